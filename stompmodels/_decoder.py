@@ -1,0 +1,151 @@
+"""FrameDecoder and parse_frame: untrusted bytes in, typed frames or ProtocolError out."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from pydantic import ValidationError
+
+from ._errors import ProtocolError
+from ._frames import MODELS, Frame
+from ._reader import FrameReader, Limits, RawFrame
+from ._spec import VERSIONS, Version
+
+
+def _describe(error: ValidationError, command: str) -> str:
+    """One line naming the header at fault, never its value (it may be a passcode)."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "missing":
+        return f"{command} frame lacks required header {where!r}"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{command} frame: {message}" if not where else f"{command} header {where!r}: {message}"
+
+
+def build_frame(raw: RawFrame, version: Version) -> Frame:
+    """Type a raw frame; ProtocolError names what was wrong."""
+    model = MODELS[raw.command]
+    typed_names = model.wire_fields
+    data: dict[str, object] = {"command": raw.command}
+    custom: dict[str, str] = {}
+    for name, value in raw.headers.items():
+        if name in typed_names:
+            data[name] = value
+        else:
+            custom[name] = value
+    data["headers"] = custom
+    for name in model.optional_required:
+        data.setdefault(name, None)
+    if "content-length" in typed_names:
+        data["body"] = raw.body
+        data.setdefault("content-length", None)  # absent on the wire stays absent
+    try:
+        frame = model.model_validate(data, context={"version": version})
+    except ValidationError as exc:
+        raise ProtocolError(_describe(exc, raw.command), offset=raw.offset) from None
+    return cast(Frame, frame)
+
+
+class FrameDecoder:
+    """Turns a STOMP byte stream, split any way, into typed frames.
+
+    Heart-beat EOLs between frames are consumed; `bytes_received` and `heartbeats_received`
+    let the owner see that the peer is alive. After a ProtocolError the stream is unusable
+    and every later call raises.
+    """
+
+    def __init__(
+        self,
+        version: Version = "1.2",
+        *,
+        max_frame_size: int | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        if version not in VERSIONS:
+            raise ValueError(f"unknown STOMP version {version!r}")
+        limits = limits or Limits()
+        if max_frame_size is not None:
+            limits = Limits(
+                max_frame_size=max_frame_size,
+                max_head_size=min(limits.max_head_size, max_frame_size),
+                max_header_line=limits.max_header_line,
+                max_headers=limits.max_headers,
+            )
+        self._reader = FrameReader(version, limits)
+        self._error: ProtocolError | None = None
+        self.bytes_received = 0
+
+    @property
+    def version(self) -> Version:
+        """The STOMP version frames are decoded by; CONNECTED may switch it."""
+        return self._reader.version
+
+    @version.setter
+    def version(self, version: Version) -> None:
+        if version not in VERSIONS:
+            raise ValueError(f"unknown STOMP version {version!r}")
+        self._reader.version = version
+
+    @property
+    def limits(self) -> Limits:
+        """The bounds this decoder enforces."""
+        return self._reader.limits
+
+    @property
+    def heartbeats_received(self) -> int:
+        """How many heart-beat EOLs have been consumed between frames."""
+        return self._reader.heartbeats
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for a frame not yet complete."""
+        return self._reader.buffered
+
+    def receive(self, data: bytes) -> None:
+        """Take bytes from the peer; frames come out of `next_frame`."""
+        self._raise_if_broken()
+        self.bytes_received += len(data)
+        self._reader.feed(data)
+
+    def next_frame(self) -> Frame | None:
+        """The next complete frame, or None when more bytes are needed."""
+        self._raise_if_broken()
+        try:
+            raw = self._reader.next_frame()
+            return None if raw is None else build_frame(raw, self._reader.version)
+        except ProtocolError as exc:
+            self._error = exc
+            raise
+
+    def feed(self, data: bytes) -> list[Frame]:
+        """Take bytes and return every frame they complete.
+
+        On a ProtocolError, the frames completed before it are on the exception's `frames`.
+        """
+        self.receive(data)
+        frames: list[Frame] = []
+        try:
+            while (frame := self.next_frame()) is not None:
+                frames.append(frame)
+        except ProtocolError as exc:
+            exc.frames = frames
+            raise
+        return frames
+
+    def _raise_if_broken(self) -> None:
+        if self._error is not None:
+            raise ProtocolError(f"the stream is unusable after an earlier error: {self._error}")
+
+
+def parse_frame(data: bytes, version: Version = "1.2") -> Frame:
+    """Decode exactly one complete frame (EOLs may follow it); anything else is a ProtocolError."""
+    decoder = FrameDecoder(version, max_frame_size=max(len(data), 1))
+    frames = decoder.feed(data)
+    if not frames or decoder.buffered:
+        raise ProtocolError(
+            "incomplete frame" if not frames else "bytes after the frame",
+            offset=len(data) - decoder.buffered if frames else 0,
+        )
+    if len(frames) > 1:
+        raise ProtocolError("more than one frame", offset=None)
+    return frames[0]

@@ -1,0 +1,26 @@
+"""The errors of stompmodels: who is at fault, and where."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._frames import Frame
+
+
+class ProtocolError(ValueError):
+    """The peer sent bytes that break the STOMP protocol; the stream is unusable afterwards.
+
+    `offset` is the absolute byte offset in the stream where the problem was found (None when
+    unknown), and `frames` holds the frames completed before the error in the same call, so
+    nothing already accepted is lost.
+    """
+
+    def __init__(self, message: str, *, offset: int | None = None) -> None:
+        super().__init__(message if offset is None else f"{message} (at byte {offset})")
+        self.offset = offset
+        self.frames: list[Frame] = []
+
+
+class LocalProtocolError(ValueError):
+    """We were asked to do something the STOMP protocol, or the session's state, forbids."""

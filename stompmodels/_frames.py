@@ -1,0 +1,256 @@
+"""The 15 STOMP frames as typed models, and the unions that parse any of them."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, ClassVar, Final, Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+
+from ._headers import NO_HEART_BEAT, AckMode, ContentLength, HeartBeatValue, Versions
+from ._model import Form, FrameModel
+from ._spec import Version
+
+_CHARSET: Final = re.compile(r";\s*charset=([^;\s]+)", re.IGNORECASE)
+_SINCE_11: Final = ("1.1", "1.2")
+
+
+def _forms(v10: tuple[Form, ...], v11: tuple[Form, ...]) -> dict[Version, tuple[Form, ...]]:
+    return {"1.0": v10, "1.1": v11, "1.2": v11}
+
+
+def _auto_length(data: dict[str, object]) -> int | None:
+    body = data.get("body")
+    return len(body) if isinstance(body, bytes) and body else None
+
+
+class BodyFrame(FrameModel):
+    """A frame that may carry a body: SEND, MESSAGE and ERROR (STOMP 1.2 "Body")."""
+
+    content_type: str | None = None
+    body: bytes = b""
+    content_length: ContentLength | None = Field(default_factory=_auto_length)
+    """Declared body length: set from the body by default; pass None to leave the header out
+    (ActiveMQ then treats a SEND as text). A body containing NUL always gets it."""
+
+    @model_validator(mode="after")
+    def _check_length(self) -> Self:
+        if self.content_length is None:
+            if b"\0" in self.body:
+                # STOMP 1.2 "Body": a body with NUL octets needs content-length to be framed.
+                object.__setattr__(self, "content_length", len(self.body))
+        elif self.content_length != len(self.body):
+            raise ValueError("content-length does not match the body's length")
+        return self
+
+    @property
+    def text(self) -> str:
+        """The body decoded with the charset of `content_type` (UTF-8 when none is named)."""
+        found = _CHARSET.search(self.content_type or "")
+        return self.body.decode(found.group(1).strip("\"'") if found else "utf-8")
+
+
+class Connect(FrameModel):
+    """CONNECT: open a session (STOMP 1.2 "CONNECT or STOMP Frame"); never escaped."""
+
+    command: Literal["CONNECT"] = "CONNECT"
+    accept_version: Versions | None
+    host: str | None
+    login: str | None = None
+    passcode: SecretStr | None = None
+    heart_beat: HeartBeatValue = NO_HEART_BEAT
+    version_forms: ClassVar = _forms((), (("accept_version", "host"),))
+
+
+class Stomp(FrameModel):
+    """STOMP: CONNECT under the name 1.1 added (STOMP 1.2 "CONNECT or STOMP Frame")."""
+
+    command: Literal["STOMP"] = "STOMP"
+    accept_version: Versions | None
+    host: str | None
+    login: str | None = None
+    passcode: SecretStr | None = None
+    heart_beat: HeartBeatValue = NO_HEART_BEAT
+    version_forms: ClassVar = dict.fromkeys(_SINCE_11, (("accept_version", "host"),))
+
+
+class Connected(FrameModel):
+    """CONNECTED: the server accepted the session (STOMP 1.2 "CONNECTED Frame"); never escaped."""
+
+    command: Literal["CONNECTED"] = "CONNECTED"
+    version: str | None
+    session: str | None = None
+    server: str | None = None
+    heart_beat: HeartBeatValue = NO_HEART_BEAT
+    version_forms: ClassVar = _forms((), (("version",),))
+
+
+class Send(BodyFrame):
+    """SEND: publish a message to a destination (STOMP 1.2 "SEND")."""
+
+    command: Literal["SEND"] = "SEND"
+    destination: str
+    transaction: str | None = None
+    receipt: str | None = None
+
+
+class Subscribe(FrameModel):
+    """SUBSCRIBE: receive messages from a destination (STOMP 1.2 "SUBSCRIBE")."""
+
+    command: Literal["SUBSCRIBE"] = "SUBSCRIBE"
+    destination: str
+    id: str | None
+    ack: AckMode = "auto"
+    receipt: str | None = None
+    version_forms: ClassVar = _forms((), (("id",),))
+
+
+class Unsubscribe(FrameModel):
+    """UNSUBSCRIBE: end a subscription (STOMP 1.2 "UNSUBSCRIBE"); 1.0 may name the destination."""
+
+    command: Literal["UNSUBSCRIBE"] = "UNSUBSCRIBE"
+    id: str | None
+    destination: str | None = None
+    receipt: str | None = None
+    version_forms: ClassVar = _forms((("id",), ("destination",)), (("id",),))
+
+
+_ACK_FORMS: Final[dict[Version, tuple[Form, ...]]] = {
+    "1.0": (("message_id",),),
+    "1.1": (("message_id", "subscription"),),
+    "1.2": (("id",),),
+}
+
+
+class Ack(FrameModel):
+    """ACK: acknowledge a message (STOMP 1.2 "ACK").
+
+    Each version names the message differently (1.2: `id`; 1.1: `message-id` and
+    `subscription`; 1.0: `message-id`): a model holds any of those forms, and encoding or
+    decoding checks the form of the version in use.
+    """
+
+    command: Literal["ACK"] = "ACK"
+    id: str | None = None
+    message_id: str | None = None
+    subscription: str | None = None
+    transaction: str | None = None
+    receipt: str | None = None
+    version_forms: ClassVar = _ACK_FORMS
+    build_forms: ClassVar = (("id",), ("message_id", "subscription"), ("message_id",))
+
+
+class Nack(FrameModel):
+    """NACK: reject a message (STOMP 1.2 "NACK"); added in 1.1, forms as for ACK."""
+
+    command: Literal["NACK"] = "NACK"
+    id: str | None = None
+    message_id: str | None = None
+    subscription: str | None = None
+    transaction: str | None = None
+    receipt: str | None = None
+    version_forms: ClassVar = {v: _ACK_FORMS[v] for v in _SINCE_11}
+    build_forms: ClassVar = (("id",), ("message_id", "subscription"))
+
+
+class Begin(FrameModel):
+    """BEGIN: start a transaction (STOMP 1.2 "BEGIN")."""
+
+    command: Literal["BEGIN"] = "BEGIN"
+    transaction: str
+    receipt: str | None = None
+
+
+class Commit(FrameModel):
+    """COMMIT: commit a transaction (STOMP 1.2 "COMMIT")."""
+
+    command: Literal["COMMIT"] = "COMMIT"
+    transaction: str
+    receipt: str | None = None
+
+
+class Abort(FrameModel):
+    """ABORT: roll back a transaction (STOMP 1.2 "ABORT")."""
+
+    command: Literal["ABORT"] = "ABORT"
+    transaction: str
+    receipt: str | None = None
+
+
+class Disconnect(FrameModel):
+    """DISCONNECT: close the session, ideally with a receipt (STOMP 1.2 "DISCONNECT")."""
+
+    command: Literal["DISCONNECT"] = "DISCONNECT"
+    receipt: str | None = None
+
+
+class Message(BodyFrame):
+    """MESSAGE: a message delivered to a subscription (STOMP 1.2 "MESSAGE")."""
+
+    command: Literal["MESSAGE"] = "MESSAGE"
+    destination: str
+    message_id: str
+    subscription: str | None
+    ack: str | None = None
+    version_forms: ClassVar = _forms((), (("subscription",),))
+
+
+class Receipt(FrameModel):
+    """RECEIPT: the server processed the frame that asked for it (STOMP 1.2 "RECEIPT")."""
+
+    command: Literal["RECEIPT"] = "RECEIPT"
+    receipt_id: str
+
+
+class Error(BodyFrame):
+    """ERROR: something went wrong; the server closes the connection (STOMP 1.2 "ERROR")."""
+
+    command: Literal["ERROR"] = "ERROR"
+    message: str | None = None
+    receipt_id: str | None = None
+
+
+ClientFrame = Annotated[
+    Connect
+    | Stomp
+    | Send
+    | Subscribe
+    | Unsubscribe
+    | Ack
+    | Nack
+    | Begin
+    | Commit
+    | Abort
+    | Disconnect,
+    Field(discriminator="command"),
+]
+"""Any frame a client sends."""
+
+ServerFrame = Annotated[Connected | Message | Receipt | Error, Field(discriminator="command")]
+"""Any frame a server sends."""
+
+Frame = Annotated[
+    Connect
+    | Stomp
+    | Send
+    | Subscribe
+    | Unsubscribe
+    | Ack
+    | Nack
+    | Begin
+    | Commit
+    | Abort
+    | Disconnect
+    | Connected
+    | Message
+    | Receipt
+    | Error,
+    Field(discriminator="command"),
+]
+"""Any STOMP frame, discriminated by its command."""
+
+MODELS: Final[dict[str, type[FrameModel]]] = {
+    model.model_fields["command"].default: model
+    for model in (Connect, Stomp, Send, Subscribe, Unsubscribe, Ack, Nack, Begin, Commit, Abort,
+                  Disconnect, Connected, Message, Receipt, Error)
+}  # fmt: skip

@@ -1,0 +1,148 @@
+"""The base of every frame model: wire names, version rules, to_wire/from_wire."""
+
+from __future__ import annotations
+
+import inspect
+import types
+from typing import Any, ClassVar, Final, Self, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from ._codec import encode_frame
+from ._errors import ProtocolError
+from ._headers import wire_value
+from ._spec import VERSIONS, Version
+
+# Design rule 3: the fields that are not headers. A wire header is matched only against the
+# other fields' wire names, so a custom header called `body` or `headers` is kept, not lost.
+NOT_HEADERS: Final = frozenset({"command", "headers", "body"})
+
+Form = tuple[str, ...]
+"""Field names that must all be set; a version lists the forms a frame may take."""
+
+
+def wire_name(field_name: str) -> str:
+    """The header name of a field: `message_id` -> `message-id`."""
+    return field_name.replace("_", "-")
+
+
+def _admits_none(annotation: object) -> bool:
+    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
+
+
+class FrameModel(BaseModel):
+    """Common behaviour of the 15 STOMP frame models."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        strict=True,
+        extra="forbid",
+        alias_generator=wire_name,
+        validate_by_name=True,
+        validate_by_alias=True,
+        hide_input_in_errors=True,
+    )
+
+    command: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Custom headers, in wire order; never one of the model's typed headers."""
+
+    # Forms each version accepts (design: one table, read by validation, decoding and encoding).
+    # An empty tuple of forms means "nothing beyond the fields pydantic requires".
+    version_forms: ClassVar[dict[Version, tuple[Form, ...]]] = {}
+    build_forms: ClassVar[tuple[Form, ...]] = ()
+    header_fields: ClassVar[tuple[tuple[str, str], ...]] = ()
+    wire_fields: ClassVar[frozenset[str]] = frozenset()
+    optional_required: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        fields = cls.model_fields
+        # The command's own headers go on the wire before inherited ones (content-type/-length).
+        own = inspect.get_annotations(cls)
+        names = sorted(
+            (name for name in fields if name not in NOT_HEADERS), key=lambda n: n not in own
+        )
+        cls.header_fields = tuple((name, wire_name(name)) for name in names)
+        cls.wire_fields = frozenset(wire for _, wire in cls.header_fields)
+        # Required fields that admit None: a 1.0 frame may lack them, so decoding passes None.
+        cls.optional_required = tuple(
+            wire_name(name)
+            for name, info in fields.items()
+            if info.is_required() and _admits_none(info.annotation)
+        )
+        if cls.version_forms and not cls.build_forms:
+            cls.build_forms = cls.version_forms["1.2"]
+
+    @field_validator("headers")
+    @classmethod
+    def _check_custom_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name in headers:
+            if not name:
+                raise ValueError("a custom header name cannot be empty")
+            if name in cls.wire_fields:
+                raise ValueError(f"custom header {name!r} duplicates the typed field of that name")
+        if headers.get("content-length", "0") != "0" and "content-length" not in cls.wire_fields:
+            raise ValueError("content-length must be 0 on a frame that cannot have a body")
+        return headers
+
+    @model_validator(mode="after")
+    def _check_forms(self, info: ValidationInfo) -> Self:
+        context = info.context
+        version = context.get("version") if isinstance(context, dict) else None
+        if version is None:
+            problem = self._missing(self.build_forms)
+        else:
+            problem = self.version_problem(version)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def _missing(self, forms: tuple[Form, ...]) -> str | None:
+        if not forms:
+            return None
+        for form in forms:
+            if all(getattr(self, name) is not None for name in form):
+                return None
+        wanted = " or ".join("+".join(wire_name(name) for name in form) for form in forms)
+        return f"{self.command} needs header {wanted}"
+
+    def version_problem(self, version: Version) -> str | None:
+        """Why this frame cannot be carried by `version`, or None if it can."""
+        if version not in self.version_forms and self.version_forms:
+            return f"{self.command} frames do not exist in STOMP {version}"
+        problem = self._missing(self.version_forms.get(version, ()))
+        return None if problem is None else f"{problem} in STOMP {version}"
+
+    def wire_headers(self) -> list[tuple[str, str]]:
+        """(name, text) of every header this frame puts on the wire, typed ones first."""
+        values = self.__dict__
+        pairs = []
+        for name, wire in self.header_fields:
+            text = wire_value(values[name])
+            if text is not None:
+                pairs.append((wire, text))
+        pairs.extend(self.headers.items())
+        return pairs
+
+    def to_wire(self, version: Version = "1.2") -> bytes:
+        """The exact wire bytes of this frame in `version`; ValueError if it cannot carry it."""
+        if version not in VERSIONS:
+            raise ValueError(f"unknown STOMP version {version!r}")
+        problem = self.version_problem(version)
+        if problem:
+            raise ValueError(problem)
+        return encode_frame(
+            self.command, self.wire_headers(), self.__dict__.get("body", b""), version
+        )
+
+    @classmethod
+    def from_wire(cls, data: bytes, version: Version = "1.2") -> Self:
+        """Decode one complete frame of this command; anything else is a ProtocolError."""
+        from ._decoder import parse_frame
+
+        frame = parse_frame(data, version)
+        if not isinstance(frame, cls):
+            raise ProtocolError(f"expected a {cls.__name__} frame, got {frame.command}")
+        return frame

@@ -1,0 +1,231 @@
+"""Incremental framing: bytes in, raw frames out, every bound checked before bytes pile up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from ._codec import parse_head
+from ._errors import ProtocolError
+from ._spec import BODY_COMMANDS, Version
+
+_KIB = 1024
+_MIB = 1024 * _KIB
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what a peer may make the decoder buffer, in bytes (and header lines).
+
+    The defaults follow ActiveMQ's STOMP transport (maxDataLength 100 MiB, maxHeaderLength
+    10 KiB, maxHeaders 1000), so anything a mainstream broker accepts passes.
+    """
+
+    max_frame_size: int = 100 * _MIB + 1 * _MIB
+    max_head_size: int = 1 * _MIB
+    max_header_line: int = 10 * _KIB
+    max_headers: int = 1000
+
+    def __post_init__(self) -> None:
+        for name in ("max_frame_size", "max_head_size", "max_header_line", "max_headers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"Limits.{name} must be positive")
+
+
+class RawFrame(NamedTuple):
+    """A complete frame, before typing: command, headers (unescaped, first wins), body."""
+
+    command: str
+    headers: dict[str, str]
+    body: bytes
+    offset: int
+
+
+class FrameReader:
+    """Cuts a byte stream into raw frames; feeding one byte at a time stays linear.
+
+    Positions are indexes into `_buf`; `_base` is the stream offset of `_buf[0]`.
+    """
+
+    def __init__(self, version: Version, limits: Limits) -> None:
+        self.version: Version = version
+        self.limits = limits
+        self.heartbeats = 0
+        self._buf = bytearray()
+        self._base = 0
+        self._start = 0  # where the current frame (or heart-beats) begins
+        self._scanned = 0  # how far the current search has looked, so no byte is searched twice
+        self._line_start = 0  # start of the current head line, for max_header_line
+        self._head: tuple[str, dict[str, str], int, int | None] | None = None
+
+    def feed(self, data: bytes) -> None:
+        """Append bytes; frames are taken out with `next_frame`."""
+        self._buf += data
+
+    def next_frame(self) -> RawFrame | None:
+        """Return the next complete frame, or None when more bytes are needed."""
+        if self._head is None and not self._read_head():
+            self._compact()
+            return None
+        frame = self._read_body()
+        if frame is None:
+            self._compact()
+        return frame
+
+    def _skip_heartbeats(self) -> None:
+        buf, pos, end = self._buf, self._start, len(self._buf)
+        crlf = self.version == "1.2"
+        while pos < end:
+            byte = buf[pos]
+            if byte == 0x0A:
+                pos += 1
+            elif byte == 0x0D and crlf and pos + 1 < end and buf[pos + 1] == 0x0A:
+                pos += 2
+            else:
+                break
+            self.heartbeats += 1
+        if pos != self._start:
+            self._start = self._scanned = self._line_start = pos
+
+    def _read_head(self) -> bool:
+        self._skip_heartbeats()
+        buf, start, end = self._buf, self._start, len(self._buf)
+        if start == end or (buf[start] == 0x0D and start + 1 == end):
+            return False
+        search = max(self._scanned, start)
+        head_end = buf.find(b"\n\n", search)
+        body_start = head_end + 2
+        if self.version == "1.2":
+            # The earlier of "\n\n" and "\n\r\n" ends the head; the bound lets them overlap.
+            crlf_end = buf.find(b"\n\r\n", search, head_end + 2 if head_end >= 0 else end)
+            if crlf_end >= 0:
+                head_end, body_start = crlf_end, crlf_end + 3
+        if head_end < 0:
+            self._check_partial_head(search, end)
+            return False
+        self._check_head(start, head_end)
+        offset = self._base + start
+        command, headers = parse_head(bytes(buf[start:head_end]), self.version, offset)
+        length = self._content_length(headers, offset)
+        if length is not None and body_start - start + length + 1 > self.limits.max_frame_size:
+            raise ProtocolError(
+                f"{command} frame declares content-length {length}, over max_frame_size "
+                f"{self.limits.max_frame_size}",
+                offset=offset,
+            )
+        self._head = (command, headers, body_start, length)
+        self._scanned = body_start
+        return True
+
+    def _check_partial_head(self, search: int, end: int) -> None:
+        """Fail as soon as an unfinished head breaks a bound, instead of buffering on.
+
+        The header count is checked once the head is complete: until then max_head_size bounds it.
+        """
+        buf, start, limits = self._buf, self._start, self.limits
+        offset = self._base + start
+        nul = buf.find(b"\0", search, end)
+        if nul >= 0:
+            raise ProtocolError("frame ends (NUL) before its blank line", offset=self._base + nul)
+        last_lf = buf.rfind(b"\n", search, end)
+        if last_lf >= 0:
+            self._line_start = last_lf + 1
+        if end - self._line_start > limits.max_header_line:
+            raise ProtocolError(
+                f"header line longer than max_header_line {limits.max_header_line}",
+                offset=self._base + self._line_start,
+            )
+        if end - start > limits.max_head_size:
+            raise ProtocolError(
+                f"frame head over max_head_size {limits.max_head_size}", offset=offset
+            )
+        self._scanned = max(start, end - 2)  # "\n\r\n" may straddle the next chunk
+
+    def _check_head(self, start: int, head_end: int) -> None:
+        buf, limits = self._buf, self.limits
+        offset = self._base + start
+        if head_end - start > limits.max_head_size:
+            raise ProtocolError(
+                f"frame head over max_head_size {limits.max_head_size}", offset=offset
+            )
+        if buf.find(b"\0", start, head_end) >= 0:
+            raise ProtocolError("NUL byte inside a frame head", offset=offset)
+        lines = buf.count(b"\n", start, head_end)
+        if lines > limits.max_headers:
+            raise ProtocolError(
+                f"more than max_headers {limits.max_headers} headers", offset=offset
+            )
+        if head_end - start > limits.max_header_line:
+            line_start = start
+            for _ in range(lines + 1):
+                line_end = buf.find(b"\n", line_start, head_end)
+                line_end = head_end if line_end < 0 else line_end
+                if line_end - line_start > limits.max_header_line:
+                    raise ProtocolError(
+                        f"header line longer than max_header_line {limits.max_header_line}",
+                        offset=self._base + line_start,
+                    )
+                line_start = line_end + 1
+
+    @staticmethod
+    def _content_length(headers: dict[str, str], offset: int) -> int | None:
+        text = headers.get("content-length")
+        if text is None:
+            return None
+        if not (text.isascii() and text.isdigit()):
+            raise ProtocolError("content-length is not a non-negative integer", offset=offset)
+        return int(text)
+
+    def _read_body(self) -> RawFrame | None:
+        assert self._head is not None
+        command, headers, body_start, length = self._head
+        buf, start, end = self._buf, self._start, len(self._buf)
+        if length is not None:
+            nul = body_start + length
+            if nul >= end:
+                return None
+            if buf[nul] != 0:
+                raise ProtocolError(
+                    f"{command} body of content-length {length} is not followed by NUL",
+                    offset=self._base + nul,
+                )
+        else:
+            nul = buf.find(b"\0", self._scanned)
+            if nul < 0:
+                if end - start > self.limits.max_frame_size:
+                    raise ProtocolError(
+                        f"{command} frame over max_frame_size {self.limits.max_frame_size}",
+                        offset=self._base + start,
+                    )
+                self._scanned = end
+                return None
+            if nul + 1 - start > self.limits.max_frame_size:
+                raise ProtocolError(
+                    f"{command} frame over max_frame_size {self.limits.max_frame_size}",
+                    offset=self._base + start,
+                )
+        if nul > body_start and command not in BODY_COMMANDS:
+            # STOMP 1.2 "Body": only SEND, MESSAGE and ERROR frames MAY have a body.
+            raise ProtocolError(f"{command} frames cannot have a body", offset=self._base + start)
+        frame = RawFrame(command, headers, bytes(buf[body_start:nul]), self._base + start)
+        self._head = None
+        self._start = self._scanned = self._line_start = nul + 1
+        return frame
+
+    def _compact(self) -> None:
+        """Drop consumed bytes, once per call that needs more data (amortised O(1) per byte)."""
+        drop = self._start
+        if drop:
+            del self._buf[:drop]
+            self._base += drop
+            self._start = 0
+            self._scanned -= drop
+            self._line_start -= drop
+            if self._head is not None:
+                command, headers, body_start, length = self._head
+                self._head = (command, headers, body_start - drop, length)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for the frame in progress."""
+        return len(self._buf) - self._start
