@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import types
+from collections.abc import Iterator
 from typing import Any, ClassVar, Final, Self, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -35,7 +36,6 @@ class FrameModel(BaseModel):
 
     model_config = ConfigDict(
         frozen=True,
-        strict=True,
         extra="forbid",
         alias_generator=wire_name,
         validate_by_name=True,
@@ -47,8 +47,11 @@ class FrameModel(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     """Custom headers, in wire order; never one of the model's typed headers."""
 
-    # Forms each version accepts (design: one table, read by validation, decoding and encoding).
-    # An empty tuple of forms means "nothing beyond the fields pydantic requires".
+    # Forms each version accepts (one table, read by validation, decoding and encoding). An
+    # empty tuple of forms means "nothing beyond the fields pydantic requires". Headers that 1.2
+    # requires but 1.0 lacks are required keywords typed `X | None`: building a model must state
+    # them, and an explicit None (a 1.0 frame) is refused by to_wire for versions that need them.
+    # `build_forms` are checked on every model built without a version (ACK/NACK: any form).
     version_forms: ClassVar[dict[Version, tuple[Form, ...]]] = {}
     build_forms: ClassVar[tuple[Form, ...]] = ()
     header_fields: ClassVar[tuple[tuple[str, str], ...]] = ()
@@ -72,8 +75,6 @@ class FrameModel(BaseModel):
             for name, info in fields.items()
             if info.is_required() and _admits_none(info.annotation)
         )
-        if cls.version_forms and not cls.build_forms:
-            cls.build_forms = cls.version_forms["1.2"]
 
     @field_validator("headers")
     @classmethod
@@ -114,6 +115,16 @@ class FrameModel(BaseModel):
             return f"{self.command} frames do not exist in STOMP {version}"
         problem = self._missing(self.version_forms.get(version, ()))
         return None if problem is None else f"{problem} in STOMP {version}"
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # Show the command's own headers first, in wire order, as the frame reads on the wire.
+        values = self.__dict__
+        yield "command", self.command
+        for name, _ in self.header_fields:
+            yield name, values[name]
+        yield "headers", self.headers
+        if "body" in values:
+            yield "body", values["body"]
 
     def wire_headers(self) -> list[tuple[str, str]]:
         """(name, text) of every header this frame puts on the wire, typed ones first."""
