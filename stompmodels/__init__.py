@@ -1,6 +1,7 @@
 """stompmodels: typed STOMP 1.0/1.1/1.2 frames, a fast incremental decoder, a sans-IO engine."""
 
 from ._decoder import FrameDecoder, parse_frame
+from ._engine import Engine, Reaction, Subscription
 from ._errors import LocalProtocolError, ProtocolError
 from ._frames import (
     Abort,
@@ -23,8 +24,11 @@ from ._frames import (
     Unsubscribe,
 )
 from ._headers import AckMode, HeartBeat
+from ._heartbeat import negotiate_heart_beat, next_heart_beat_at, peer_deadline, peer_overdue
 from ._reader import Limits
+from ._registry import Handler, Router
 from ._spec import VERSIONS, Version
+from ._state import State
 
 __all__ = [
     "VERSIONS",
@@ -37,21 +41,31 @@ __all__ = [
     "Connect",
     "Connected",
     "Disconnect",
+    "Engine",
     "Error",
     "Frame",
     "FrameDecoder",
+    "Handler",
     "HeartBeat",
     "Limits",
     "LocalProtocolError",
     "Message",
     "Nack",
     "ProtocolError",
+    "Reaction",
     "Receipt",
+    "Router",
     "Send",
     "ServerFrame",
+    "State",
     "Stomp",
     "Subscribe",
+    "Subscription",
     "Unsubscribe",
     "Version",
+    "negotiate_heart_beat",
+    "next_heart_beat_at",
     "parse_frame",
+    "peer_deadline",
+    "peer_overdue",
 ]
