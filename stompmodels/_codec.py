@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Final
 
 from ._errors import ProtocolError
@@ -12,12 +12,6 @@ from ._spec import COMMANDS_BY_VERSION, UNESCAPED_COMMANDS, Version
 _Transform = Callable[[str, str], str]  # (text, header name for messages) -> wire text
 
 _NEEDS_ESCAPE: Final = re.compile(r"[\\\r\n:]").search
-_ESCAPE_SEQUENCE: Final = re.compile(r"\\(.?)", re.DOTALL)
-_UNESCAPES: Final[dict[Version, dict[str, str]]] = {
-    "1.0": {},
-    "1.1": {"\\": "\\", "n": "\n", "c": ":"},
-    "1.2": {"\\": "\\", "n": "\n", "c": ":", "r": "\r"},
-}
 
 
 def _escape_11(text: str, name: str) -> str:
@@ -72,72 +66,113 @@ _UNESCAPED: Final[dict[Version, tuple[_Transform, _Transform]]] = {
 
 
 def encode_frame(
-    command: str, headers: Iterable[tuple[str, str]], body: bytes, version: Version
+    command: str, headers: list[tuple[str, str]], body: bytes, version: Version
 ) -> bytes:
     """Return the wire bytes of a frame; ValueError if `version` cannot carry a header."""
     if command not in COMMANDS_BY_VERSION[version]:
         raise ValueError(f"{command} frames do not exist in STOMP {version}")
-    table = _UNESCAPED if command in UNESCAPED_COMMANDS else _ESCAPED
-    name_of, value_of = table[version]
+    unescaped = command in UNESCAPED_COMMANDS
+    if version != "1.0":
+        text = "\n".join([f"{name}:{value}" for name, value in headers])
+        # Fast path: nothing to escape or refuse iff the only colons and LFs are our own.
+        if (
+            "\\" not in text
+            and "\r" not in text
+            and "\0" not in text
+            and text.count(":") == len(headers)
+            and text.count("\n") == len(headers) - 1
+            and all(name for name, _ in headers)
+        ):
+            head = f"{command}\n{text}\n\n" if headers else f"{command}\n\n"
+            return b"".join((head.encode(), body, b"\0"))
+    name_of, value_of = (_UNESCAPED if unescaped else _ESCAPED)[version]
     lines = [command]
     for name, value in headers:
         if not name:
             raise ValueError("a header name cannot be empty")
+        if "\0" in name or "\0" in value:
+            # A NUL ends a frame (STOMP 1.2 "STOMP Frames"); no version can escape it.
+            raise ValueError(f"header {name!r}: NUL cannot be sent in a header")
         lines.append(f"{name_of(name, name)}:{value_of(value, name)}")
     lines.append("\n")
-    return "\n".join(lines).encode() + body + b"\0"
+    return b"".join(("\n".join(lines).encode(), body, b"\0"))
 
 
-def _unescape(text: str, version: Version, what: str) -> str:
-    table = _UNESCAPES[version]
+def _unescape(text: str, version: Version, what: str, command: str) -> str:
+    # NUL cannot occur in a head (the reader refuses it), so it can stand in for "\\" while the
+    # other sequences are replaced; any backslash left over starts an undefined escape.
+    result = text.replace("\\\\", "\0").replace("\\n", "\n").replace("\\c", ":")
+    if version == "1.2":
+        result = result.replace("\\r", "\r")
+    if "\\" in result:
+        # STOMP 1.2 "Value Encoding": undefined escape sequences MUST be treated as fatal.
+        raise ProtocolError(f"{command} frame: undefined escape sequence in {what}")
+    return result.replace("\0", "\\")
 
-    def replace(match: re.Match[str]) -> str:
-        found = table.get(match.group(1))
-        if found is None:
-            # STOMP 1.2 "Value Encoding": undefined escape sequences MUST be treated as fatal.
-            raise ProtocolError(f"undefined escape sequence in {what}")
-        return found
 
-    return _ESCAPE_SEQUENCE.sub(replace, text)
-
-
-def parse_head(head: bytes, version: Version, offset: int) -> tuple[str, dict[str, str]]:
+def parse_head(
+    head: bytes | bytearray, version: Version, max_headers: int
+) -> tuple[str, dict[str, str]]:
     """Split a frame head (command and header lines, no blank line) into command and headers.
 
-    Headers keep wire order; the first of repeated headers wins. `offset` is the head's
-    position in the stream, for error messages.
+    Headers keep wire order; the first of repeated headers wins. Error offsets are relative
+    to the head.
     """
     try:
         text = head.decode()
     except UnicodeDecodeError as exc:
-        raise ProtocolError("frame head is not valid UTF-8", offset=offset + exc.start) from None
+        raise ProtocolError("frame head is not valid UTF-8", offset=exc.start) from None
+    if "\0" in text:
+        raise ProtocolError("NUL byte inside a frame head", offset=head.find(b"\0"))
     lines = text.split("\n")
+    if len(lines) - 1 > max_headers:
+        raise ProtocolError(f"more than max_headers {max_headers} headers", offset=0)
     if version == "1.0":
         # STOMP 1.0 defines no whitespace rules; like ActiveMQ and stomper, strip around values.
         lines = [line.strip() for line in lines]
     elif version == "1.2" and "\r" in text:
-        # STOMP 1.2 "Augmented BNF": EOL is an optional CR followed by LF.
+        # STOMP 1.2 "Augmented BNF": EOL is an optional CR followed by LF; a CR anywhere else
+        # is not an octet a command or header may hold (it must be escaped as \r).
         lines = [line.removesuffix("\r") for line in lines]
+        if any("\r" in line for line in lines):
+            raise ProtocolError("bare carriage return in a STOMP 1.2 frame head", offset=0)
     command = lines[0]
     if command not in COMMANDS_BY_VERSION[version]:
         shown = command if len(command) <= 32 else command[:32] + "..."
-        raise ProtocolError(f"unknown STOMP {version} command {shown!r}", offset=offset)
+        raise ProtocolError(f"unknown STOMP {version} command {shown!r}", offset=0)
     escaped = version != "1.0" and command not in UNESCAPED_COMMANDS
+    if version != "1.0":
+        # Fast path; repeated names, bad lines and escaped names fall through to the loop.
+        try:
+            count = len(lines) - 1
+            headers = dict(map(str.split, lines[1:], [":"] * count, [1] * count))
+        except ValueError:
+            pass
+        else:
+            if len(headers) == count and "" not in headers:
+                if not (escaped and "\\" in text):
+                    return command, headers
+                if "\\" not in "\0".join(headers):
+                    for name, value in headers.items():
+                        if "\\" in value:
+                            headers[name] = _unescape(value, version, f"header {name!r}", command)
+                    return command, headers
+    return command, _header_loop(command, lines, version, escaped)
+
+
+def _header_loop(command: str, lines: list[str], version: Version, escaped: bool) -> dict[str, str]:
     headers: dict[str, str] = {}
     for number, line in enumerate(lines[1:], start=1):
         name, colon, value = line.partition(":")
         if version == "1.0":
             name, value = name.rstrip(), value.lstrip()
         if not colon or not name:
-            where = offset + sum(len(x) + 1 for x in lines[:number])  # exact for LF-only heads
+            where = sum(len(x) + 1 for x in lines[:number])  # exact for LF-only heads
             problem = "has no ':'" if not colon else "has an empty header name"
             raise ProtocolError(f"{command} header line {number} {problem}", offset=where)
         if escaped and "\\" in line:
-            try:
-                name = _unescape(name, version, f"header name on line {number}")
-                value = _unescape(value, version, f"header {name!r}")
-            except ProtocolError as exc:
-                raise ProtocolError(f"{command} frame: {exc}", offset=offset) from None
+            name = _unescape(name, version, f"header name on line {number}", command)
+            value = _unescape(value, version, f"header {name!r}", command)
         # STOMP 1.2 "Repeated Header Entries": only the first occurrence is used.
         headers.setdefault(name, value)
-    return command, headers
+    return headers

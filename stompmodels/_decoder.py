@@ -25,22 +25,29 @@ def _describe(error: ValidationError, command: str) -> str:
 def build_frame(raw: RawFrame, version: Version) -> Frame:
     """Type a raw frame; ProtocolError names what was wrong."""
     model = MODELS[raw.command]
+    headers = raw.headers
+    required = model.wire_required.get(version)
+    if required is not None and not required <= headers.keys():
+        problem = model.wire_problem(headers, version)
+        if problem:
+            raise ProtocolError(problem, offset=raw.offset)
     typed_names = model.wire_fields
-    data: dict[str, object] = {"command": raw.command}
+    data: dict[str, object] = {}
     custom: dict[str, str] = {}
-    for name, value in raw.headers.items():
+    for name, value in headers.items():
         if name in typed_names:
             data[name] = value
         else:
             custom[name] = value
     data["headers"] = custom
+    data["command"] = raw.command
     for name in model.optional_required:
         data.setdefault(name, None)
-    if "content-length" in typed_names:
+    if "content-length" in model.wire_fields:
         data["body"] = raw.body
-        data.setdefault("content-length", None)  # absent on the wire stays absent
+        data["content-length"] = raw.content_length  # None: absent on the wire stays absent
     try:
-        frame = model.model_validate(data, context={"version": version})
+        frame = model.__pydantic_validator__.validate_python(data)
     except ValidationError as exc:
         raise ProtocolError(_describe(exc, raw.command), offset=raw.offset) from None
     return cast(Frame, frame)

@@ -203,8 +203,13 @@ class Engine:
             headers=dict(headers or {}),
         )
 
-    def unsubscribe(self, id: str, *, receipt: str | bool = False) -> Unsubscribe:
-        """An UNSUBSCRIBE of the subscription `id` (or, for a 1.0 one without id, destination)."""
+    def unsubscribe(self, id: str | Subscribe, *, receipt: str | bool = False) -> Unsubscribe:
+        """An UNSUBSCRIBE of a subscription, given by id or by the SUBSCRIBE frame that made it.
+
+        A 1.0 subscription made without an id is ended by its destination.
+        """
+        if isinstance(id, Subscribe):
+            id = id.id or id.destination
         known = self._subscriptions.get(id)
         if known is not None and known.id is None:
             return Unsubscribe(
@@ -250,6 +255,8 @@ class Engine:
         self, message: Message, *, transaction: str | None = None, receipt: str | bool = False
     ) -> Nack:
         """The NACK of `message` (STOMP 1.1 and later)."""
+        if (self._version or self._wire_version) == "1.0":
+            raise LocalProtocolError("NACK does not exist in STOMP 1.0")
         return Nack(**self._ack_fields(message, "NACK", transaction, receipt))
 
     def begin(self, transaction: str | None = None, *, receipt: str | bool = False) -> Begin:
@@ -383,6 +390,8 @@ class Engine:
         self._state = TRANSITIONS[(self._state, Event.CONNECTION_LOST)]
 
     def _frames(self, data: bytes | Frame) -> Iterator[Frame]:
+        if isinstance(data, str):
+            raise TypeError("react() takes the bytes the server sent (or a frame), not str")
         if not isinstance(data, bytes | bytearray | memoryview):
             yield data
             return
@@ -436,8 +445,7 @@ class Engine:
         """stomper's reactions, corrected: ACK only what needs it; nothing for the rest."""
         if not isinstance(frame, Message) or self._state is not State.CONNECTED:
             return None
-        known = self._subscriptions.get(frame.subscription or "")
-        if known is not None and known.ack == "auto":
+        if self._ack_mode(frame) == "auto":
             return None
         if self._version == "1.2" and frame.ack is None:
             return None  # nothing to acknowledge it with: the server did not ask
@@ -448,10 +456,10 @@ class Engine:
     def _ack_fields(
         self, message: Message, command: str, transaction: str | None, receipt: str | bool
     ) -> dict[str, str | None]:
-        known = self._subscriptions.get(message.subscription or "")
-        if known is not None and known.ack == "auto":
+        if self._ack_mode(message) == "auto":
             raise LocalProtocolError(
-                f"{command} of a message from subscription {known.id!r}, whose ack mode is auto"
+                f"{command} of a message from subscription {message.subscription!r}, whose ack "
+                "mode is auto"
             )
         fields: dict[str, str | None] = {
             "transaction": transaction,
@@ -469,6 +477,17 @@ class Engine:
             if version == "1.1":
                 fields["subscription"] = message.subscription
         return fields
+
+    def _ack_mode(self, message: Message) -> AckMode | None:
+        """The ack mode of the subscription `message` came from; None if unknown."""
+        if message.subscription is not None:
+            known = self._subscriptions.get(message.subscription)
+            return None if known is None else known.ack
+        # A 1.0 MESSAGE may name no subscription: go by destination when that is unambiguous.
+        modes = {
+            s.ack for s in self._subscriptions.values() if s.destination == message.destination
+        }
+        return modes.pop() if len(modes) == 1 else None
 
     def _receipt(self, receipt: str | bool) -> str | None:
         if receipt is True:

@@ -18,8 +18,13 @@ class ProtocolError(ValueError):
 
     def __init__(self, message: str, *, offset: int | None = None) -> None:
         super().__init__(message if offset is None else f"{message} (at byte {offset})")
+        self.reason = message
         self.offset = offset
         self.frames: list[Frame] = []
+
+    def shifted(self, base: int) -> ProtocolError:
+        """The same error with its offset made absolute (an offset of None counts as 0)."""
+        return ProtocolError(self.reason, offset=base + (self.offset or 0))
 
 
 class LocalProtocolError(ValueError):

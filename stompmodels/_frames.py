@@ -83,6 +83,9 @@ class Connected(FrameModel):
     server: str | None = None
     heart_beat: HeartBeatValue = NO_HEART_BEAT
     version_forms: ClassVar = _forms((), (("version",),))
+    # STOMP 1.2 "Protocol Negotiation": a CONNECTED without version comes from a 1.0 server,
+    # whatever the client offered, so a decoder never requires it.
+    decode_forms: ClassVar = {}
 
 
 class Send(BodyFrame):
@@ -122,33 +125,40 @@ _ACK_FORMS: Final[dict[Version, tuple[Form, ...]]] = {
 }
 
 
-class Ack(FrameModel):
-    """ACK: acknowledge a message (STOMP 1.2 "ACK").
+class Acknowledgement(FrameModel):
+    """What ACK and NACK share.
 
     Each version names the message differently (1.2: `id`; 1.1: `message-id` and
     `subscription`; 1.0: `message-id`): a model holds any of those forms, and encoding or
     decoding checks the form of the version in use.
     """
 
-    command: Literal["ACK"] = "ACK"
     id: str | None = None
     message_id: str | None = None
     subscription: str | None = None
     transaction: str | None = None
     receipt: str | None = None
+
+    @model_validator(mode="after")
+    def _check_build_forms(self) -> Self:
+        problem = self._missing(self.build_forms)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class Ack(Acknowledgement):
+    """ACK: acknowledge a message (STOMP 1.2 "ACK")."""
+
+    command: Literal["ACK"] = "ACK"
     version_forms: ClassVar = _ACK_FORMS
     build_forms: ClassVar = (("id",), ("message_id", "subscription"), ("message_id",))
 
 
-class Nack(FrameModel):
-    """NACK: reject a message (STOMP 1.2 "NACK"); added in 1.1, forms as for ACK."""
+class Nack(Acknowledgement):
+    """NACK: reject a message (STOMP 1.2 "NACK"); added in 1.1."""
 
     command: Literal["NACK"] = "NACK"
-    id: str | None = None
-    message_id: str | None = None
-    subscription: str | None = None
-    transaction: str | None = None
-    receipt: str | None = None
     version_forms: ClassVar = {v: _ACK_FORMS[v] for v in _SINCE_11}
     build_forms: ClassVar = (("id",), ("message_id", "subscription"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Final, Literal, NamedTuple
 
-from pydantic import PlainSerializer, PlainValidator, SecretStr
+from pydantic import Field, PlainSerializer, PlainValidator, SecretStr
 
 _VERSION_TEXT: Final = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 
@@ -64,10 +64,6 @@ def _to_versions(value: object) -> tuple[str, ...]:
     return versions
 
 
-def _to_content_length(value: object) -> int:
-    return _non_negative(value, "content-length")
-
-
 HeartBeatValue = Annotated[
     HeartBeat, PlainValidator(_to_heart_beat), PlainSerializer(HeartBeat.to_wire)
 ]
@@ -76,8 +72,8 @@ HeartBeatValue = Annotated[
 Versions = Annotated[tuple[str, ...], PlainValidator(_to_versions), PlainSerializer(",".join)]
 """The accept-version field: accepts a sequence of versions or the wire string "1.1,1.2"."""
 
-ContentLength = Annotated[int, PlainValidator(_to_content_length)]
-"""A byte count: a non-negative int, or its ASCII digits as read from the wire."""
+ContentLength = Annotated[int, Field(strict=True, ge=0)]
+"""A byte count: a non-negative int (the decoder checks the wire's digits itself)."""
 
 
 def wire_value(value: object) -> str | None:

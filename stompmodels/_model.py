@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import inspect
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Final, Self, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ._codec import encode_frame
 from ._errors import ProtocolError
@@ -51,12 +51,18 @@ class FrameModel(BaseModel):
     # empty tuple of forms means "nothing beyond the fields pydantic requires". Headers that 1.2
     # requires but 1.0 lacks are required keywords typed `X | None`: building a model must state
     # them, and an explicit None (a 1.0 frame) is refused by to_wire for versions that need them.
-    # `build_forms` are checked on every model built without a version (ACK/NACK: any form).
+    # `build_forms` are checked when a model is built (ACK/NACK: one of any version's forms).
     version_forms: ClassVar[dict[Version, tuple[Form, ...]]] = {}
+    decode_forms: ClassVar[dict[Version, tuple[Form, ...]] | None] = None
+    """Forms decoding checks, when they differ from `version_forms`."""
     build_forms: ClassVar[tuple[Form, ...]] = ()
     header_fields: ClassVar[tuple[tuple[str, str], ...]] = ()
     wire_fields: ClassVar[frozenset[str]] = frozenset()
     optional_required: ClassVar[tuple[str, ...]] = ()
+    wire_forms: ClassVar[dict[Version, tuple[Form, ...]]] = {}
+    wire_required: ClassVar[dict[Version, frozenset[str]]] = {}
+    """Per version, the wire names a decoded frame needs (versions with several forms: all
+    names of every form, a quick test that sends a frame missing one to `wire_problem`)."""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -69,6 +75,17 @@ class FrameModel(BaseModel):
         )
         cls.header_fields = tuple((name, wire_name(name)) for name in names)
         cls.wire_fields = frozenset(wire for _, wire in cls.header_fields)
+        cls.wire_forms = {
+            version: tuple(tuple(wire_name(name) for name in form) for form in forms)
+            for version, forms in (
+                cls.version_forms if cls.decode_forms is None else cls.decode_forms
+            ).items()
+        }
+        cls.wire_required = {
+            version: frozenset(name for form in forms for name in form)
+            for version, forms in cls.wire_forms.items()
+            if forms
+        }
         # Required fields that admit None: a 1.0 frame may lack them, so decoding passes None.
         cls.optional_required = tuple(
             wire_name(name)
@@ -88,18 +105,6 @@ class FrameModel(BaseModel):
             raise ValueError("content-length must be 0 on a frame that cannot have a body")
         return headers
 
-    @model_validator(mode="after")
-    def _check_forms(self, info: ValidationInfo) -> Self:
-        context = info.context
-        version = context.get("version") if isinstance(context, dict) else None
-        if version is None:
-            problem = self._missing(self.build_forms)
-        else:
-            problem = self.version_problem(version)
-        if problem:
-            raise ValueError(problem)
-        return self
-
     def _missing(self, forms: tuple[Form, ...]) -> str | None:
         if not forms:
             return None
@@ -108,6 +113,20 @@ class FrameModel(BaseModel):
                 return None
         wanted = " or ".join("+".join(wire_name(name) for name in form) for form in forms)
         return f"{self.command} needs header {wanted}"
+
+    @classmethod
+    def wire_problem(cls, headers: Mapping[str, str], version: Version) -> str | None:
+        """Why decoded `headers` do not make a frame of `version`, or None if they do."""
+        forms = cls.wire_forms.get(version)
+        if not forms:
+            return None
+        for form in forms:
+            if all(name in headers for name in form):
+                return None
+        wanted = " or ".join("+".join(form) for form in forms)
+        return (
+            f"{cls.model_fields['command'].default} frame lacks header {wanted} in STOMP {version}"
+        )
 
     def version_problem(self, version: Version) -> str | None:
         """Why this frame cannot be carried by `version`, or None if it can."""
@@ -131,7 +150,10 @@ class FrameModel(BaseModel):
         values = self.__dict__
         pairs = []
         for name, wire in self.header_fields:
-            text = wire_value(values[name])
+            value = values[name]
+            if value is None:
+                continue
+            text = value if type(value) is str else wire_value(value)
             if text is not None:
                 pairs.append((wire, text))
         pairs.extend(self.headers.items())
@@ -141,12 +163,12 @@ class FrameModel(BaseModel):
         """The exact wire bytes of this frame in `version`; ValueError if it cannot carry it."""
         if version not in VERSIONS:
             raise ValueError(f"unknown STOMP version {version!r}")
-        problem = self.version_problem(version)
-        if problem:
-            raise ValueError(problem)
-        return encode_frame(
-            self.command, self.wire_headers(), self.__dict__.get("body", b""), version
-        )
+        if self.version_forms:
+            problem = self.version_problem(version)
+            if problem:
+                raise ValueError(problem)
+        values = self.__dict__
+        return encode_frame(self.command, self.wire_headers(), values.get("body", b""), version)
 
     @classmethod
     def from_wire(cls, data: bytes, version: Version = "1.2") -> Self:

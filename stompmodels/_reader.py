@@ -39,6 +39,7 @@ class RawFrame(NamedTuple):
     headers: dict[str, str]
     body: bytes
     offset: int
+    content_length: int | None
 
 
 class FrameReader:
@@ -64,13 +65,38 @@ class FrameReader:
 
     def next_frame(self) -> RawFrame | None:
         """Return the next complete frame, or None when more bytes are needed."""
-        if self._head is None and not self._read_head():
-            self._compact()
-            return None
-        frame = self._read_body()
-        if frame is None:
-            self._compact()
-        return frame
+        head = self._head
+        if head is None:
+            head = self._read_head()
+            if head is None:
+                self._compact()
+                return None
+        command, headers, body_start, length = head
+        buf, start = self._buf, self._start
+        if length is not None:
+            nul = body_start + length
+            if nul >= len(buf):
+                self._compact()
+                return None
+            if buf[nul]:
+                raise ProtocolError(
+                    f"{command} body of content-length {length} is not followed by NUL",
+                    offset=self._base + nul,
+                )
+        else:
+            nul = buf.find(b"\0", self._scanned)
+            if nul < 0 or nul + 1 - start > self.limits.max_frame_size:
+                self._check_unfinished_body(command)
+                self._compact()
+                return None
+        if nul > body_start and command not in BODY_COMMANDS:
+            # STOMP 1.2 "Body": only SEND, MESSAGE and ERROR frames MAY have a body.
+            raise ProtocolError(f"{command} frames cannot have a body", offset=self._base + start)
+        with memoryview(buf) as view:
+            body = bytes(view[body_start:nul])
+        self._head = None
+        self._start = self._scanned = self._line_start = nul + 1
+        return RawFrame(command, headers, body, self._base + start, length)
 
     def _skip_heartbeats(self) -> None:
         buf, pos, end = self._buf, self._start, len(self._buf)
@@ -87,12 +113,15 @@ class FrameReader:
         if pos != self._start:
             self._start = self._scanned = self._line_start = pos
 
-    def _read_head(self) -> bool:
-        self._skip_heartbeats()
-        buf, start, end = self._buf, self._start, len(self._buf)
+    def _read_head(self) -> tuple[str, dict[str, str], int, int | None] | None:
+        buf = self._buf
+        end = len(buf)
+        if self._start < end and buf[self._start] in b"\r\n":
+            self._skip_heartbeats()
+        start = self._start
         if start == end or (buf[start] == 0x0D and start + 1 == end):
-            return False
-        search = max(self._scanned, start)
+            return None
+        search = self._scanned if self._scanned > start else start
         head_end = buf.find(b"\n\n", search)
         body_start = head_end + 2
         if self.version == "1.2":
@@ -102,20 +131,32 @@ class FrameReader:
                 head_end, body_start = crlf_end, crlf_end + 3
         if head_end < 0:
             self._check_partial_head(search, end)
-            return False
-        self._check_head(start, head_end)
+            return None
+        limits = self.limits
         offset = self._base + start
-        command, headers = parse_head(bytes(buf[start:head_end]), self.version, offset)
-        length = self._content_length(headers, offset)
-        if length is not None and body_start - start + length + 1 > self.limits.max_frame_size:
-            raise ProtocolError(
-                f"{command} frame declares content-length {length}, over max_frame_size "
-                f"{self.limits.max_frame_size}",
-                offset=offset,
-            )
-        self._head = (command, headers, body_start, length)
+        if head_end - start > min(limits.max_header_line, limits.max_head_size):
+            self._check_long_head(start, head_end)
+        try:
+            command, headers = parse_head(buf[start:head_end], self.version, limits.max_headers)
+        except ProtocolError as exc:
+            raise exc.shifted(offset) from None
+        length = None
+        text = headers.get("content-length")
+        if text is not None:
+            if not (text.isascii() and text.isdigit()):
+                raise ProtocolError("content-length is not a non-negative integer", offset=offset)
+            # More digits than the limit has cannot fit (and would be slow to convert).
+            digits = len(text.lstrip("0"))
+            length = int(text) if digits <= len(str(limits.max_frame_size)) else None
+            if length is None or body_start - start + length + 1 > limits.max_frame_size:
+                raise ProtocolError(
+                    f"{command} frame declares a content-length over max_frame_size "
+                    f"{limits.max_frame_size}",
+                    offset=offset,
+                )
+        self._head = head = (command, headers, body_start, length)
         self._scanned = body_start
-        return True
+        return head
 
     def _check_partial_head(self, search: int, end: int) -> None:
         """Fail as soon as an unfinished head breaks a bound, instead of buffering on.
@@ -141,76 +182,34 @@ class FrameReader:
             )
         self._scanned = max(start, end - 2)  # "\n\r\n" may straddle the next chunk
 
-    def _check_head(self, start: int, head_end: int) -> None:
+    def _check_long_head(self, start: int, head_end: int) -> None:
+        """Bounds of a complete head longer than one header line may be."""
         buf, limits = self._buf, self.limits
-        offset = self._base + start
         if head_end - start > limits.max_head_size:
             raise ProtocolError(
-                f"frame head over max_head_size {limits.max_head_size}", offset=offset
+                f"frame head over max_head_size {limits.max_head_size}", offset=self._base + start
             )
-        if buf.find(b"\0", start, head_end) >= 0:
-            raise ProtocolError("NUL byte inside a frame head", offset=offset)
-        lines = buf.count(b"\n", start, head_end)
-        if lines > limits.max_headers:
+        line_start = start
+        while line_start <= head_end:
+            line_end = buf.find(b"\n", line_start, head_end)
+            line_end = head_end if line_end < 0 else line_end
+            if line_end - line_start > limits.max_header_line:
+                raise ProtocolError(
+                    f"header line longer than max_header_line {limits.max_header_line}",
+                    offset=self._base + line_start,
+                )
+            line_start = line_end + 1
+
+    def _check_unfinished_body(self, command: str) -> None:
+        """A body read up to its NUL may grow only to max_frame_size."""
+        start, end = self._start, len(self._buf)
+        nul = self._buf.find(b"\0", self._scanned)
+        if (nul if nul >= 0 else end) + 1 - start > self.limits.max_frame_size:
             raise ProtocolError(
-                f"more than max_headers {limits.max_headers} headers", offset=offset
+                f"{command} frame over max_frame_size {self.limits.max_frame_size}",
+                offset=self._base + start,
             )
-        if head_end - start > limits.max_header_line:
-            line_start = start
-            for _ in range(lines + 1):
-                line_end = buf.find(b"\n", line_start, head_end)
-                line_end = head_end if line_end < 0 else line_end
-                if line_end - line_start > limits.max_header_line:
-                    raise ProtocolError(
-                        f"header line longer than max_header_line {limits.max_header_line}",
-                        offset=self._base + line_start,
-                    )
-                line_start = line_end + 1
-
-    @staticmethod
-    def _content_length(headers: dict[str, str], offset: int) -> int | None:
-        text = headers.get("content-length")
-        if text is None:
-            return None
-        if not (text.isascii() and text.isdigit()):
-            raise ProtocolError("content-length is not a non-negative integer", offset=offset)
-        return int(text)
-
-    def _read_body(self) -> RawFrame | None:
-        assert self._head is not None
-        command, headers, body_start, length = self._head
-        buf, start, end = self._buf, self._start, len(self._buf)
-        if length is not None:
-            nul = body_start + length
-            if nul >= end:
-                return None
-            if buf[nul] != 0:
-                raise ProtocolError(
-                    f"{command} body of content-length {length} is not followed by NUL",
-                    offset=self._base + nul,
-                )
-        else:
-            nul = buf.find(b"\0", self._scanned)
-            if nul < 0:
-                if end - start > self.limits.max_frame_size:
-                    raise ProtocolError(
-                        f"{command} frame over max_frame_size {self.limits.max_frame_size}",
-                        offset=self._base + start,
-                    )
-                self._scanned = end
-                return None
-            if nul + 1 - start > self.limits.max_frame_size:
-                raise ProtocolError(
-                    f"{command} frame over max_frame_size {self.limits.max_frame_size}",
-                    offset=self._base + start,
-                )
-        if nul > body_start and command not in BODY_COMMANDS:
-            # STOMP 1.2 "Body": only SEND, MESSAGE and ERROR frames MAY have a body.
-            raise ProtocolError(f"{command} frames cannot have a body", offset=self._base + start)
-        frame = RawFrame(command, headers, bytes(buf[body_start:nul]), self._base + start)
-        self._head = None
-        self._start = self._scanned = self._line_start = nul + 1
-        return frame
+        self._scanned = end
 
     def _compact(self) -> None:
         """Drop consumed bytes, once per call that needs more data (amortised O(1) per byte)."""
