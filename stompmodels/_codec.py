@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from ._errors import ProtocolError
@@ -71,21 +71,21 @@ def encode_frame(
     """Return the wire bytes of a frame; ValueError if `version` cannot carry a header."""
     if command not in COMMANDS_BY_VERSION[version]:
         raise ValueError(f"{command} frames do not exist in STOMP {version}")
-    unescaped = command in UNESCAPED_COMMANDS
-    if version != "1.0":
-        text = "\n".join([f"{name}:{value}" for name, value in headers])
-        # Fast path: nothing to escape or refuse iff the only colons and LFs are our own.
-        if (
-            "\\" not in text
-            and "\r" not in text
-            and "\0" not in text
-            and text.count(":") == len(headers)
-            and text.count("\n") == len(headers) - 1
-            and all(name for name, _ in headers)
-        ):
-            head = f"{command}\n{text}\n\n" if headers else f"{command}\n\n"
-            return b"".join((head.encode(), body, b"\0"))
-    name_of, value_of = (_UNESCAPED if unescaped else _ESCAPED)[version]
+    if version != "1.0" and command not in UNESCAPED_COMMANDS:
+        # One pass over all names and values joined by NUL, which no header may hold, so the
+        # count of NULs proves none did. Models guarantee names are non-empty.
+        flat = "\0".join([part for pair in headers for part in pair])
+        if flat.count("\0") == 2 * len(headers) - 1 and not (version == "1.1" and "\r" in flat):
+            if _NEEDS_ESCAPE(flat):
+                escaped = iter(_escape_12(flat, "").split("\0"))
+                pairs: Iterable[tuple[str, str]] = zip(escaped, escaped, strict=True)
+            else:
+                pairs = headers
+            text = "".join([f"{name}:{value}\n" for name, value in pairs])
+            return b"".join((f"{command}\n{text}\n".encode(), body, b"\0"))
+    # Header by header: 1.0, CONNECT/CONNECTED, and whatever must be refused with its name.
+    table = _UNESCAPED if command in UNESCAPED_COMMANDS else _ESCAPED
+    name_of, value_of = table[version]
     lines = [command]
     for name, value in headers:
         if not name:

@@ -349,7 +349,9 @@ class Engine:
             case Connect() | Stomp():
                 self._offered = _offered_versions(frame)
                 self._wire_version = max(self._offered)
-                self._decoder.version = self._wire_version
+                # Until CONNECTED names the version, read as the oldest offered: CONNECTED is
+                # never escaped, and an ERROR from a 1.0 server may hold raw backslashes.
+                self._decoder.version = min(self._offered)
                 self._client_heart_beat = frame.heart_beat
             case Subscribe(id=id, destination=destination, ack=ack):
                 self._subscriptions[id or destination] = Subscription(id, destination, ack)

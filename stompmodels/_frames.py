@@ -19,27 +19,23 @@ def _forms(v10: tuple[Form, ...], v11: tuple[Form, ...]) -> dict[Version, tuple[
     return {"1.0": v10, "1.1": v11, "1.2": v11}
 
 
-def _auto_length(data: dict[str, object]) -> int | None:
-    body = data.get("body")
-    return len(body) if isinstance(body, bytes) and body else None
-
-
 class BodyFrame(FrameModel):
     """A frame that may carry a body: SEND, MESSAGE and ERROR (STOMP 1.2 "Body")."""
 
     content_type: str | None = None
     body: bytes = b""
-    content_length: ContentLength | None = Field(default_factory=_auto_length)
-    """Declared body length: set from the body by default; pass None to leave the header out
+    content_length: ContentLength | None = None
+    """Declared body length: set from the body unless given; pass None to leave the header out
     (ActiveMQ then treats a SEND as text). A body containing NUL always gets it."""
 
     @model_validator(mode="after")
     def _check_length(self) -> Self:
+        body = self.body
         if self.content_length is None:
-            if b"\0" in self.body:
-                # STOMP 1.2 "Body": a body with NUL octets needs content-length to be framed.
-                object.__setattr__(self, "content_length", len(self.body))
-        elif self.content_length != len(self.body):
+            # STOMP 1.2 "Body": a body with NUL octets needs content-length to be framed.
+            if body and ("content_length" not in self.model_fields_set or b"\0" in body):
+                object.__setattr__(self, "content_length", len(body))
+        elif self.content_length != len(body):
             raise ValueError("content-length does not match the body's length")
         return self
 

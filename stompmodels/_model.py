@@ -96,12 +96,13 @@ class FrameModel(BaseModel):
     @field_validator("headers")
     @classmethod
     def _check_custom_headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        for name in headers:
-            if not name:
-                raise ValueError("a custom header name cannot be empty")
-            if name in cls.wire_fields:
-                raise ValueError(f"custom header {name!r} duplicates the typed field of that name")
-        if headers.get("content-length", "0") != "0" and "content-length" not in cls.wire_fields:
+        if "" in headers:
+            raise ValueError("a custom header name cannot be empty")
+        shadowed = headers.keys() & cls.wire_fields
+        if shadowed:
+            name = min(shadowed)
+            raise ValueError(f"custom header {name!r} duplicates the typed field of that name")
+        if headers.get("content-length", "0") != "0":
             raise ValueError("content-length must be 0 on a frame that cannot have a body")
         return headers
 

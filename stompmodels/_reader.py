@@ -100,7 +100,7 @@ class FrameReader:
 
     def _skip_heartbeats(self) -> None:
         buf, pos, end = self._buf, self._start, len(self._buf)
-        crlf = self.version == "1.2"
+        crlf = self.version != "1.1"
         while pos < end:
             byte = buf[pos]
             if byte == 0x0A:
@@ -124,7 +124,8 @@ class FrameReader:
         search = self._scanned if self._scanned > start else start
         head_end = buf.find(b"\n\n", search)
         body_start = head_end + 2
-        if self.version == "1.2":
+        if self.version != "1.1":
+            # STOMP 1.2 lines may end in CRLF; 1.0 defines no EOL and its readers strip the CR.
             # The earlier of "\n\n" and "\n\r\n" ends the head; the bound lets them overlap.
             crlf_end = buf.find(b"\n\r\n", search, head_end + 2 if head_end >= 0 else end)
             if crlf_end >= 0:

@@ -1146,6 +1146,13 @@ VALID: Final[list[Valid]] = [
         )
         for v in SINCE_11
     ],
+    # STOMP 1.0 defines no EOL; like 1.2 (and ActiveMQ), CRLF line ends are read, CR stripped.
+    Valid(
+        "crlf-1.0-line-ends",
+        "1.0",
+        b"SEND\r\ndestination: /queue/a\r\n\r\nhi\x00\r\n",
+        Send(destination="/queue/a", body=b"hi", content_length=None),
+    ),
 ]
 
 
