@@ -4,12 +4,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck unit brokers bench clean
+
+# The brokers' scripts live beside the checkout (../shared/brokers); they are idempotent.
+BROKERS ?= $(firstword $(wildcard ../shared/brokers /work/shared/brokers))
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
+
+brokers:
+	@test -n "$(BROKERS)" || { echo "no broker scripts found (set BROKERS=path/to/shared/brokers)"; exit 1; }
+	bash $(BROKERS)/rabbitmq
+	bash $(BROKERS)/activemq
 
 demo: $(STAMP)
 	$(PY) examples/demo.py
@@ -21,7 +29,10 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: typecheck lint
+unit: $(STAMP)
+	$(PY) -m pytest -m "not brokers"
+
+test: typecheck lint brokers
 	$(PY) -m pytest
 
 bench: $(STAMP)

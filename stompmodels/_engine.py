@@ -70,6 +70,8 @@ class Reaction(NamedTuple):
     frame: ServerFrame
     reply: bytes
     receipts: tuple[str, ...]
+    handled: bool = False
+    """Whether a registered handler took the frame (rather than the default reaction)."""
 
 
 class Engine:
@@ -80,8 +82,11 @@ class Engine:
     what the server sends to `react`, which returns the bytes to send back.
     """
 
-    def __init__(self, *, limits: Limits | None = None) -> None:
+    def __init__(self, *, limits: Limits | None = None, auto_ack: bool = True) -> None:
+        """`auto_ack=False` turns off the default ACK of MESSAGEs (clients that ACK after
+        processing use it); handlers still reply."""
         self._decoder = FrameDecoder("1.2", limits=limits)
+        self._auto_ack = auto_ack
         self._router = Router()
         self._state = State.IDLE
         self._offered: tuple[Version, ...] = VERSIONS
@@ -416,7 +421,8 @@ class Engine:
         self._state = next_state
         handler = self._router.handler_for(frame)
         reply = handler(frame) if handler is not None else self._default_reaction(frame)
-        return Reaction(frame, b"" if reply is None else self.encode(reply), receipts)
+        data = b"" if reply is None else self.encode(reply)
+        return Reaction(frame, data, receipts, handled=handler is not None)
 
     def _settle(self, frame: ServerFrame) -> tuple[str, ...]:
         """Update the session from a server frame; return the receipts it settled."""
@@ -445,7 +451,10 @@ class Engine:
 
     def _default_reaction(self, frame: ServerFrame) -> ClientFrame | None:
         """stomper's reactions, corrected: ACK only what needs it; nothing for the rest."""
-        if not isinstance(frame, Message) or self._state is not State.CONNECTED:
+        if (
+            not (self._auto_ack and isinstance(frame, Message))
+            or self._state is not State.CONNECTED
+        ):
             return None
         if self._ack_mode(frame) == "auto":
             return None

@@ -1,0 +1,62 @@
+"""What every transport shares: its errors, the CONNECT it sends, TLS set-up."""
+
+from __future__ import annotations
+
+import ssl as ssl_module
+
+from ._engine import Engine
+from ._frames import Connect, Error, Stomp
+from ._headers import HeartBeat
+from ._spec import Version
+from ._url import BrokerURL
+
+
+class ConnectionLost(ConnectionError):
+    """The connection could not be opened, or it closed or failed; the message says why."""
+
+
+class BrokerError(ConnectionLost):
+    """The broker sent an ERROR frame (and closed the session); `frame` is that ERROR."""
+
+    def __init__(self, frame: Error) -> None:
+        reason = (
+            frame.message or frame.text.strip().splitlines()[0] if frame.body else frame.message
+        )
+        super().__init__(f"the broker sent ERROR: {reason or '(no message)'}")
+        self.frame = frame
+
+
+class HeartbeatTimeout(ConnectionLost):
+    """The broker sent nothing, not even a heart-beat, for longer than negotiated."""
+
+
+def connect_frame(
+    engine: Engine, url: BrokerURL, heart_beat: HeartBeat, versions: tuple[Version, ...]
+) -> Connect | Stomp:
+    """The CONNECT a transport sends for `url`."""
+    return engine.connect(
+        login=url.login,
+        passcode=url.passcode,
+        host=url.vhost,
+        versions=versions,
+        heart_beat=heart_beat,
+    )
+
+
+def ssl_context_for(
+    url: BrokerURL, ssl: ssl_module.SSLContext | bool | None
+) -> ssl_module.SSLContext | None:
+    """The TLS context to use: the one given, or a default one that verifies certificates."""
+    if isinstance(ssl, ssl_module.SSLContext):
+        return ssl
+    if ssl or (ssl is None and url.tls):
+        return ssl_module.create_default_context()
+    return None
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for an OS or protocol error (never a traceback)."""
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    text = getattr(error, "strerror", None) or str(error) or type(error).__name__
+    return str(text)
