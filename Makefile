@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit brokers bench clean
+.PHONY: demo test lint typecheck unit brokers rabbitmq bench clean
 
 # The brokers' scripts live beside the checkout (../shared/brokers); they are idempotent.
 BROKERS ?= $(firstword $(wildcard ../shared/brokers /work/shared/brokers))
@@ -14,12 +14,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-brokers:
+rabbitmq:
 	@test -n "$(BROKERS)" || { echo "no broker scripts found (set BROKERS=path/to/shared/brokers)"; exit 1; }
 	bash $(BROKERS)/rabbitmq
+
+brokers: rabbitmq
 	bash $(BROKERS)/activemq
 
-demo: $(STAMP)
+demo: $(STAMP) rabbitmq
 	$(PY) examples/demo.py
 
 typecheck: $(STAMP)

@@ -1,42 +1,61 @@
-"""The codec on the seed's example frames: build client frames, parse server frames, print models.
+"""`make demo`: a real publish/subscribe round trip through the local RabbitMQ, frames shown as
+typed models as they go both ways.
 
-This is what stomper's usage example did with strings, done with typed models.
+A receiver subscribes, a sender sends a numbered series with receipts, and every frame either
+client writes or reads is printed as its model (passcodes stay hidden in model reprs).
 """
 
 from __future__ import annotations
 
-from stompmodels import Connect, FrameDecoder, Message, Send, Subscribe
+import asyncio
+import logging
+import sys
+import uuid
 
-# The server's side of stomper's example conversation, as a STOMP 1.0 broker put it on the wire
-# (note the spaces after the colons: STOMP 1.0 readers strip them; in 1.1+ they would be kept).
-SERVER_BYTES = (
-    b"CONNECTED\nsession: ID:snorky.local-49191-1185461799654-3:18\n\n\x00\n"
-    b"MESSAGE\ndestination: /queue/a\nmessage-id: some-message-id\n\nhello queue a\x00\n"
-)
+from receiver import receive
+from sender import send
+
+URL = "stomp://guest:guest@127.0.0.1:61613/"
+COUNT = 3
 
 
-def main() -> None:
-    """Build the client's frames, decode the server's, and show both as models and bytes."""
-    outgoing = [
-        Connect(accept_version=None, host=None, login="bob", passcode="1234"),
-        Subscribe(destination="/queue/a", id=None, ack="client"),
-        Send(destination="/queue/a", body=b"hello queue a", headers={"x-trace": "demo:1"}),
-    ]
-    print("client -> server (STOMP 1.0)")
-    for frame in outgoing:
-        print(f"  {frame!r}")
-        print(f"    {frame.to_wire('1.0')!r}")
-    print("\nserver -> client (STOMP 1.0)")
-    decoder = FrameDecoder("1.0")
-    for chunk in (SERVER_BYTES[:37], SERVER_BYTES[37:]):  # any split yields the same frames
-        for frame in decoder.feed(chunk):
-            print(f"  {frame!r}")
-            if isinstance(frame, Message):
-                print(f"    text body: {frame.text!r}")
-    print(f"\n{decoder.bytes_received} bytes, {decoder.heartbeats_received} heart-beat EOLs")
-    print("\nthe same SEND in STOMP 1.2 (escaped header):")
-    print(f"  {outgoing[2].to_wire('1.2')!r}")
+class _FrameLog(logging.Handler):
+    """Print the aio client's DEBUG frame records, labelled with the task that wrote them."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        direction, _, frame = record.getMessage().partition(" ")
+        if direction not in ("sent", "received"):
+            return
+        task = asyncio.current_task()
+        who = task.get_name().partition(":")[0] if task is not None else "?"
+        arrow = "->" if direction == "sent" else "<-"
+        print(f"  [{who:8}] {arrow} {frame}")
+
+
+async def round_trip(url: str, destination: str) -> None:
+    """Run the receiver and the sender side by side."""
+    ready = asyncio.Event()
+    receiver = asyncio.create_task(receive(url, destination, COUNT, ready), name="receiver")
+    await asyncio.wait_for(ready.wait(), 10)
+    sender = asyncio.create_task(send(url, destination, COUNT), name="sender")
+    await asyncio.gather(sender, receiver)
+
+
+def main() -> int:
+    """Show the round trip; exit non-zero with one line if the broker cannot be reached."""
+    logger = logging.getLogger("stompmodels.aio")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(_FrameLog())
+    destination = f"/queue/stompmodels-demo-{uuid.uuid4().hex[:8]}"
+    print(f"round trip through {URL} on {destination}\n")
+    try:
+        asyncio.run(round_trip(URL, destination))
+    except (ConnectionError, TimeoutError) as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return 1
+    print("\ndone: every message sent was received, acknowledged and confirmed")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -128,6 +128,7 @@ class Client:
         self._failure: ConnectionLost | None = None
         self._last_sent = 0.0
         self._last_received = 0.0
+        self._name = "stompmodels"
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -159,7 +160,9 @@ class Client:
             raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
         self._connected = loop.create_future()
         self._last_received = self._last_sent = loop.time()
-        self._tasks.append(asyncio.create_task(self._read_loop(), name="stompmodels-reader"))
+        owner = asyncio.current_task()
+        self._name = owner.get_name() if owner is not None else "stompmodels"
+        self._tasks.append(asyncio.create_task(self._read_loop(), name=f"{self._name}:reader"))
         self._write(connect_frame(self.engine, url, self._heart_beat, self._versions))
         try:
             async with asyncio.timeout(self.timeout):
@@ -174,9 +177,8 @@ class Client:
             "connected to %s: STOMP %s, session %s", url, self.engine.version, self.engine.session
         )
         if any(self.engine.heart_beat):
-            self._tasks.append(
-                asyncio.create_task(self._heartbeat_loop(), name="stompmodels-heartbeat")
-            )
+            beats = self._heartbeat_loop()
+            self._tasks.append(asyncio.create_task(beats, name=f"{self._name}:heart-beat"))
         return connected
 
     async def close(self, timeout: float | None = None) -> None:

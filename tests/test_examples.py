@@ -77,8 +77,8 @@ def test_stomper_usage_pong_acks_once(stomper_usage: str) -> None:
     assert stomper_usage.count("Pong got a message:") == 1
 
 
-def test_demo() -> None:
-    out = run("demo.py")
+def test_codec_tour() -> None:
+    out = run("codec_tour.py")
     lines = out.splitlines()
     assert "client -> server (STOMP 1.0)" in lines
     assert "server -> client (STOMP 1.0)" in lines
