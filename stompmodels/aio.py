@@ -1,7 +1,7 @@
 """An asyncio STOMP client: a thin loop around the sans-IO Engine.
 
-The client owns the socket, the timers (heart-beats, timeouts) and logging; the Engine decides
-everything the protocol says.
+The client owns sockets, timers (heart-beats, timeouts, reconnect backoff) and logging; the
+Engine decides everything the protocol says.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ import logging
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Literal, Self, TypeVar
 
 from pydantic import SecretStr
 
+from ._backoff import Backoff
 from ._engine import Engine, Reaction
-from ._errors import LocalProtocolError
-from ._frames import ClientFrame, Connected, Error, Message, Receipt
+from ._frames import ClientFrame, Connected, Error, Message, Receipt, Subscribe
 from ._headers import AckMode, HeartBeat
 from ._heartbeat import EOL, peer_deadline
 from ._reader import Limits
-from ._registry import F, Handler
+from ._registry import F, Handler, Router
 from ._spec import VERSIONS, Version
 from ._state import State
 from ._transport import (
@@ -33,21 +33,35 @@ from ._transport import (
     describe_error,
     ssl_context_for,
 )
-from ._url import BrokerURL, parse_url
+from ._url import BrokerURL, parse_urls
 
 logger = logging.getLogger("stompmodels.aio")
 
 _READ_SIZE: Final = 64 * 1024
+T = TypeVar("T")
+
+ConnectionEvent = Literal["connected", "lost", "reconnected", "closed"]
+"""What `on_state` callbacks are told."""
 
 
 class Subscription:
-    """Messages of one subscription, as an async iterator; ends when unsubscribed or closed."""
+    """Messages of one subscription, as an async iterator; ends when unsubscribed or closed.
 
-    def __init__(self, client: Client, id: str, destination: str, ack: AckMode, size: int) -> None:
+    It outlives reconnects: the client subscribes again, with the same id, on a new connection.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        frame: Subscribe,
+        size: int,
+    ) -> None:
+        assert frame.id is not None  # the client's subscriptions always have ids
         self.client = client
-        self.id = id
-        self.destination = destination
-        self.ack_mode: AckMode = ack
+        self.id = frame.id
+        self.destination = frame.destination
+        self.ack_mode: AckMode = frame.ack
+        self.headers = dict(frame.headers)
         # A bounded queue: when the consumer lags, the reader waits, and TCP pushes back.
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue(size)
 
@@ -84,16 +98,34 @@ class Subscription:
             self._queue.put_nowait(None)
 
 
+class _Connection:
+    """One TCP (or TLS) connection and the Engine of its session."""
+
+    def __init__(self, url: BrokerURL, engine: Engine, name: str) -> None:
+        self.url = url
+        self.engine = engine
+        self.name = name
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.connected: asyncio.Future[Connected] = asyncio.get_running_loop().create_future()
+        self.receipts: dict[str, asyncio.Future[None]] = {}
+        self.failure: ConnectionLost | None = None
+        self.last_sent = self.last_received = asyncio.get_running_loop().time()
+
+
 class Client:
     """An asyncio STOMP client.
 
     ``async with Client("stomp://guest:guest@127.0.0.1:61613/") as client:`` connects, and
-    disconnects gracefully on exit. Every wait is bounded by `timeout` seconds.
+    disconnects gracefully on exit. Every wait is bounded by `timeout` seconds. Give several
+    URLs (a list or ``failover:(url,url)``) to fail over, and `reconnect` to come back after a
+    lost connection: subscriptions are renewed; transactions in flight are not replayed.
     """
 
     def __init__(
         self,
-        url: str | BrokerURL | None = None,
+        url: str | list[str] | BrokerURL | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 61613,
@@ -106,29 +138,47 @@ class Client:
         timeout: float = 10.0,
         limits: Limits | None = None,
         queue_size: int = 1000,
+        reconnect: Backoff | bool = False,
+        credentials: Callable[[BrokerURL], BrokerURL] | None = None,
+        on_state: Callable[[ConnectionEvent, BrokerURL], None] | None = None,
     ) -> None:
-        if isinstance(url, str):
-            url = parse_url(url)
-        if url is None:
+        if isinstance(url, BrokerURL):
+            urls = [url]
+        elif url is not None:
+            urls = parse_urls(url)
+        else:
             secret = SecretStr(passcode) if isinstance(passcode, str) else passcode
-            url = BrokerURL(host, port, login, secret, vhost, tls=bool(ssl))
-        self.url = url
+            urls = [BrokerURL(host, port, login, secret, vhost, tls=bool(ssl))]
+        self.urls = urls
         self.timeout = timeout
-        self.engine = Engine(limits=limits, auto_ack=False)
-        self._ssl = ssl_context_for(url, ssl)
+        self._ssl = ssl
         self._heart_beat = HeartBeat(*heart_beat)
         self._versions = versions
+        self._limits = limits
         self._queue_size = queue_size
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._connected: asyncio.Future[Connected] | None = None
-        self._receipts: dict[str, asyncio.Future[None]] = {}
+        self._backoff = Backoff() if reconnect is True else reconnect or None
+        self._credentials = credentials
+        self._on_state = on_state
+        self._router = Router()
         self._subscriptions: dict[str, Subscription] = {}
-        self._failure: ConnectionLost | None = None
-        self._last_sent = 0.0
-        self._last_received = 0.0
+        self._connection: _Connection | None = None
+        self._next_url = 0
+        self._closing = False
+        self._final: ConnectionLost | None = None
+        self._reconnecting: asyncio.Task[None] | None = None
         self._name = "stompmodels"
+
+    @property
+    def engine(self) -> Engine:
+        """The Engine of the current connection."""
+        if self._connection is None:
+            raise ConnectionLost("the client is not connected")
+        return self._connection.engine
+
+    @property
+    def url(self) -> BrokerURL:
+        """The broker of the current (or next) connection."""
+        return self._connection.url if self._connection else self.urls[self._next_url]
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -145,54 +195,44 @@ class Client:
         await self.close()
 
     async def connect(self) -> Connected:
-        """Open the connection and the session; return the broker's CONNECTED frame."""
-        loop = asyncio.get_running_loop()
-        url = self.url
-        try:
-            async with asyncio.timeout(self.timeout):
-                self._reader, self._writer = await asyncio.open_connection(
-                    url.host,
-                    url.port,
-                    ssl=self._ssl,
-                    server_hostname=url.host if self._ssl else None,
-                )
-        except (OSError, TimeoutError) as exc:
-            raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
-        self._connected = loop.create_future()
-        self._last_received = self._last_sent = loop.time()
+        """Connect to the first broker that answers (each tried once); return its CONNECTED."""
         owner = asyncio.current_task()
         self._name = owner.get_name() if owner is not None else "stompmodels"
-        self._tasks.append(asyncio.create_task(self._read_loop(), name=f"{self._name}:reader"))
-        self._write(connect_frame(self.engine, url, self._heart_beat, self._versions))
-        try:
-            async with asyncio.timeout(self.timeout):
-                connected = await self._connected
-        except TimeoutError:
-            await self._abort(ConnectionLost(f"no CONNECTED from {url} within {self.timeout} s"))
-            raise self._failed() from None
-        except ConnectionLost:
-            await self._abort(None)
-            raise
-        logger.info(
-            "connected to %s: STOMP %s, session %s", url, self.engine.version, self.engine.session
-        )
-        if any(self.engine.heart_beat):
-            beats = self._heartbeat_loop()
-            self._tasks.append(asyncio.create_task(beats, name=f"{self._name}:heart-beat"))
-        return connected
+        self._closing, self._final = False, None
+        error: ConnectionLost | None = None
+        for _ in self.urls:
+            try:
+                connected = await self._open(self.urls[self._next_url])
+            except ConnectionLost as exc:
+                error = exc
+                self._next_url = (self._next_url + 1) % len(self.urls)
+                continue
+            self._notify("connected")
+            return connected
+        assert error is not None
+        raise error
 
     async def close(self, timeout: float | None = None) -> None:
         """Disconnect gracefully (DISCONNECT, then wait for its receipt, bounded) and close."""
-        if self.engine.state is State.CONNECTED and self._failure is None:
-            frame = self.engine.disconnect()
-            waiter = self._expect_receipt(frame.receipt)
-            self._write(frame)
-            try:
-                async with asyncio.timeout(self.timeout if timeout is None else timeout):
-                    await waiter
-            except (TimeoutError, ConnectionLost):
-                logger.warning("no receipt for DISCONNECT from %s; closing anyway", self.url)
-        await self._abort(None)
+        self._closing = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnecting
+        connection = self._connection
+        if connection is not None:
+            if connection.failure is None and connection.engine.state is State.CONNECTED:
+                frame = connection.engine.disconnect()
+                waiter = self._expect_receipt(connection, frame.receipt)
+                self._write(frame)
+                try:
+                    async with asyncio.timeout(self.timeout if timeout is None else timeout):
+                        await waiter
+                except (TimeoutError, ConnectionLost):
+                    logger.warning("no receipt for DISCONNECT from %s; closing anyway", self.url)
+            await self._shut(connection, _Closed(f"connection to {connection.url} closed"))
+        self._end(_Closed("the client is closed"))
+        self._notify("closed")
 
     # -- what users do ---------------------------------------------------------------------
 
@@ -205,7 +245,9 @@ class Client:
         subscription: str | None = None,
     ) -> Callable[[Handler[F]], Handler[F]]:
         """Register a handler, as `Engine.on`; a Message it takes is not queued."""
-        return self.engine.on(kind, where=where, destination=destination, subscription=subscription)
+        return self._router.on(
+            kind, where=where, destination=destination, subscription=subscription
+        )
 
     async def send(
         self,
@@ -241,10 +283,13 @@ class Client:
     ) -> Subscription:
         """Subscribe; iterate the result for messages (ACK them unless `ack` is auto)."""
         frame = self.engine.subscribe(destination, ack=ack, id=id, headers=headers, receipt=receipt)
-        assert frame.id is not None  # the builder always gives one
-        subscription = Subscription(self, frame.id, destination, ack, self._queue_size)
-        self._subscriptions[frame.id] = subscription
-        await self._send_and_confirm(frame, frame.receipt)
+        subscription = Subscription(self, frame, self._queue_size)
+        self._subscriptions[subscription.id] = subscription
+        try:
+            await self._send_and_confirm(frame, frame.receipt)
+        except BaseException:
+            self._subscriptions.pop(subscription.id, None)
+            raise
         return subscription
 
     async def ack(self, message: Message, *, transaction: str | None = None) -> None:
@@ -259,32 +304,156 @@ class Client:
     async def transaction(self) -> AsyncIterator[str]:
         """``async with client.transaction() as tx:`` commits on success, aborts on error.
 
-        Pass `transaction=tx` to `send`, `ack` and `nack` inside it.
+        Pass `transaction=tx` to `send`, `ack` and `nack` inside it. A transaction is never
+        replayed on a new connection: if the connection was lost, COMMIT raises ConnectionLost.
         """
-        begin = self.engine.begin(receipt=True)
+        engine = self.engine
+        begin = engine.begin(receipt=True)
         await self._send_and_confirm(begin, begin.receipt)
         try:
             yield begin.transaction
         except BaseException:
-            if (
-                self.engine.state is State.CONNECTED
-                and begin.transaction in self.engine.transactions
-            ):
-                self._write(self.engine.abort(begin.transaction))
+            if self._connection is not None and self._connection.engine is engine:
+                with contextlib.suppress(ConnectionLost, ValueError):
+                    self._write(engine.abort(begin.transaction))
             raise
-        commit = self.engine.commit(begin.transaction, receipt=True)
+        if self._connection is None or self._connection.engine is not engine:
+            raise ConnectionLost("the connection was lost during the transaction; not committed")
+        commit = engine.commit(begin.transaction, receipt=True)
         await self._send_and_confirm(commit, commit.receipt)
 
-    # -- internals -------------------------------------------------------------------------
+    # -- connections -----------------------------------------------------------------------
+
+    async def _open(self, url: BrokerURL) -> Connected:
+        """One attempt: socket, CONNECT, CONNECTED, renewed subscriptions."""
+        if self._credentials is not None:
+            url = self._credentials(url)
+        engine = Engine(limits=self._limits, auto_ack=False)
+        engine.include(self._router)
+        connection = _Connection(url, engine, self._name)
+        tls = ssl_context_for(url, self._ssl)
+        try:
+            async with asyncio.timeout(self.timeout):
+                connection.reader, connection.writer = await asyncio.open_connection(
+                    url.host, url.port, ssl=tls, server_hostname=url.host if tls else None
+                )
+        except (OSError, TimeoutError) as exc:
+            raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
+        self._connection = connection
+        reader = asyncio.create_task(self._read_loop(connection), name=f"{self._name}:reader")
+        connection.tasks.append(reader)
+        try:
+            self._write(connect_frame(engine, url, self._heart_beat, self._versions))
+            async with asyncio.timeout(self.timeout):
+                connected = await connection.connected
+            for subscription in self._subscriptions.values():
+                await self._resubscribe(subscription)
+        except TimeoutError:
+            error = ConnectionLost(f"no answer from {url} within {self.timeout} s")
+            await self._shut(connection, error)
+            raise error from None
+        except ConnectionLost as exc:
+            await self._shut(connection, exc)
+            raise
+        logger.info("connected to %s: STOMP %s, session %s", url, engine.version, engine.session)
+        if any(engine.heart_beat):
+            beats = asyncio.create_task(
+                self._heartbeat_loop(connection), name=f"{self._name}:heart-beat"
+            )
+            connection.tasks.append(beats)
+        return connected
+
+    async def _resubscribe(self, subscription: Subscription) -> None:
+        frame = self.engine.subscribe(
+            subscription.destination,
+            ack=subscription.ack_mode,
+            id=subscription.id,
+            headers=subscription.headers,
+            receipt=True,
+        )
+        await self._send_and_confirm(frame, frame.receipt)
+
+    def _lost(self, connection: _Connection, error: ConnectionLost) -> None:
+        """A connection failed: wake its waiters, then reconnect or end the client."""
+        if connection.failure is not None:
+            return
+        self._fail(connection, error)
+        if connection is not self._connection or self._closing:
+            return
+        if self._backoff is None or isinstance(error, _Closed):
+            self._end(error)
+            return
+        self._notify("lost")
+        if self._reconnecting is None or self._reconnecting.done():
+            self._reconnecting = asyncio.create_task(
+                self._reconnect_loop(error), name=f"{self._name}:reconnect"
+            )
+
+    async def _reconnect_loop(self, error: ConnectionLost) -> None:
+        assert self._backoff is not None
+        if self._connection is not None:
+            await self._shut(self._connection, error)
+        for delay in self._backoff.delays():
+            await asyncio.sleep(delay)
+            self._next_url = (self._next_url + 1) % len(self.urls)
+            try:
+                await self._open(self.urls[self._next_url])
+            except ConnectionLost as exc:
+                logger.warning("reconnect to %s failed: %s", self.urls[self._next_url], exc)
+                error = exc
+                continue
+            self._notify("reconnected")
+            return
+        self._end(ConnectionLost(f"gave up reconnecting: {error}"))
+
+    def _fail(self, connection: _Connection, error: ConnectionLost) -> None:
+        connection.failure = error
+        if connection.engine.state is not State.CLOSED:
+            connection.engine.connection_lost()
+        logger.log(logging.DEBUG if isinstance(error, _Closed) else logging.WARNING, "%s", error)
+        for waiter in connection.receipts.values():
+            _fail_waiter(waiter, error)
+        connection.receipts.clear()
+        _fail_waiter(connection.connected, error)
+        if connection.writer is not None:
+            connection.writer.close()
+
+    def _end(self, error: ConnectionLost) -> None:
+        """No more connections: end every subscription's iterator."""
+        if self._final is None:
+            self._final = error
+        for subscription in self._subscriptions.values():
+            subscription._close()
+
+    async def _shut(self, connection: _Connection, error: ConnectionLost) -> None:
+        """Fail `connection` (if not yet) and wait for its tasks and socket to finish."""
+        if connection.failure is None:
+            self._fail(connection, error)
+        current = asyncio.current_task()
+        for task in connection.tasks:
+            if task is not current:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if connection.writer is not None:
+            with contextlib.suppress(OSError, TimeoutError):
+                await asyncio.wait_for(connection.writer.wait_closed(), 1.0)
+
+    def _notify(self, event: ConnectionEvent) -> None:
+        if self._on_state is not None:
+            self._on_state(event, self.url)
+
+    # -- reading and writing ---------------------------------------------------------------
 
     async def _unsubscribe(self, subscription: Subscription, *, receipt: bool) -> None:
         frame = self.engine.unsubscribe(subscription.id, receipt=receipt)
-        await self._send_and_confirm(frame, frame.receipt)
         self._subscriptions.pop(subscription.id, None)
         subscription._close()
+        await self._send_and_confirm(frame, frame.receipt)
 
     async def _send_and_confirm(self, frame: ClientFrame, receipt: str | None) -> None:
-        waiter = self._expect_receipt(receipt) if receipt else None
+        connection = self._current()
+        waiter = self._expect_receipt(connection, receipt) if receipt else None
         self._write(frame)
         if waiter is not None:
             try:
@@ -295,55 +464,66 @@ class Client:
                     f"no RECEIPT for {frame.command} within {self.timeout} s"
                 ) from None
 
-    def _expect_receipt(self, receipt: str | None) -> asyncio.Future[None]:
+    @staticmethod
+    def _expect_receipt(connection: _Connection, receipt: str | None) -> asyncio.Future[None]:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if receipt is not None:
-            self._receipts[receipt] = waiter
+            connection.receipts[receipt] = waiter
         return waiter
 
+    def _current(self) -> _Connection:
+        connection = self._connection
+        if connection is None:
+            raise ConnectionLost("the client is not connected")
+        if connection.failure is not None:
+            raise connection.failure
+        return connection
+
+    def _raise_if_failed(self) -> None:
+        if self._final is not None and not isinstance(self._final, _Closed):
+            raise self._final
+
     def _write(self, frame: ClientFrame) -> None:
-        if self._failure is not None:
-            raise self._failure
-        if self._writer is None:
-            raise LocalProtocolError("the client is not connected")
-        data = self.engine.encode(frame)
+        connection = self._current()
+        data = connection.engine.encode(frame)
         logger.debug("sent %r", frame)  # models hide the passcode
-        self._writer.write(data)
-        self._last_sent = asyncio.get_running_loop().time()
+        assert connection.writer is not None
+        connection.writer.write(data)
+        connection.last_sent = asyncio.get_running_loop().time()
 
-    def _write_bytes(self, data: bytes) -> None:
-        if data and self._writer is not None and self._failure is None:
-            self._writer.write(data)
-            self._last_sent = asyncio.get_running_loop().time()
+    @staticmethod
+    def _write_bytes(connection: _Connection, data: bytes) -> None:
+        if data and connection.writer is not None and connection.failure is None:
+            connection.writer.write(data)
+            connection.last_sent = asyncio.get_running_loop().time()
 
-    async def _read_loop(self) -> None:
-        assert self._reader is not None
+    async def _read_loop(self, connection: _Connection) -> None:
+        assert connection.reader is not None
         loop = asyncio.get_running_loop()
         try:
             while True:
-                data = await self._reader.read(_READ_SIZE)
+                data = await connection.reader.read(_READ_SIZE)
                 if not data:
-                    raise ConnectionLost(f"{self.url} closed the connection")
-                self._last_received = loop.time()  # any byte counts as life
-                for reaction in self.engine.receive(data):
-                    await self._dispatch(reaction)
-        except asyncio.CancelledError:
-            raise
+                    raise ConnectionLost(f"{connection.url} closed the connection")
+                connection.last_received = loop.time()  # any byte counts as life
+                for reaction in connection.engine.receive(data):
+                    await self._dispatch(connection, reaction)
         except ConnectionLost as exc:
-            self._fail(exc)
+            self._lost(connection, exc)
         except (OSError, ValueError) as exc:  # ValueError: ProtocolError and handler mistakes
-            self._fail(ConnectionLost(f"connection to {self.url} failed: {describe_error(exc)}"))
+            message = f"connection to {connection.url} failed: {describe_error(exc)}"
+            self._lost(connection, ConnectionLost(message))
 
-    async def _dispatch(self, reaction: Reaction) -> None:
+    async def _dispatch(self, connection: _Connection, reaction: Reaction) -> None:
         frame = reaction.frame
         logger.debug("received %r", frame)
-        self._write_bytes(reaction.reply)
+        self._write_bytes(connection, reaction.reply)
         if isinstance(frame, Connected):
-            if self._connected is not None and not self._connected.done():
-                self._connected.set_result(frame)
+            if not connection.connected.done():
+                connection.connected.set_result(frame)
         elif isinstance(frame, Receipt):
             for receipt in reaction.receipts:
-                waiter = self._receipts.pop(receipt, None)
+                waiter = connection.receipts.pop(receipt, None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
         elif isinstance(frame, Error):
@@ -355,71 +535,32 @@ class Client:
             else:
                 await subscription._queue.put(frame)  # waits when full: back-pressure
 
-    async def _heartbeat_loop(self) -> None:
+    async def _heartbeat_loop(self, connection: _Connection) -> None:
         loop = asyncio.get_running_loop()
-        send_ms, receive_ms = self.engine.heart_beat
+        send_ms, receive_ms = connection.engine.heart_beat
         tick = min(ms for ms in (send_ms, receive_ms) if ms) / 1000 / 2
-        while self._failure is None:
+        while connection.failure is None:
             await asyncio.sleep(tick)
             now = loop.time()
-            if send_ms and now - self._last_sent >= send_ms / 1000 - tick:
-                self._write_bytes(EOL)
-            deadline = peer_deadline(self._last_received, receive_ms)
+            if send_ms and now - connection.last_sent >= send_ms / 1000 - tick:
+                self._write_bytes(connection, EOL)
+            deadline = peer_deadline(connection.last_received, receive_ms)
             if deadline is not None and now > deadline:
-                self._fail(
+                silence = now - connection.last_received
+                self._lost(
+                    connection,
                     HeartbeatTimeout(
-                        f"{self.url} sent nothing for {now - self._last_received:.1f} s "
-                        f"(heart-beat every {receive_ms} ms expected)"
-                    )
+                        f"{connection.url} sent nothing for {silence:.1f} s "
+                        f"(a heart-beat every {receive_ms} ms was agreed)"
+                    ),
                 )
-                await self._abort(None)
+                return
 
-    def _fail(self, error: ConnectionLost) -> None:
-        """Record the first failure and wake every waiter with it."""
-        if self._failure is not None:
-            return
-        self._failure = error
-        if self.engine.state is not State.CLOSED:
-            self.engine.connection_lost()
-        logger.log(logging.DEBUG if isinstance(error, _Closed) else logging.WARNING, "%s", error)
-        waiters = [*self._receipts.values()]
-        if self._connected is not None:
-            waiters.append(self._connected)  # type: ignore[arg-type]  # any future will do
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_exception(error)
-                waiter.exception()  # mark as retrieved: nobody may be waiting
-        self._receipts.clear()
-        for subscription in self._subscriptions.values():
-            subscription._close()
-        if self._writer is not None:
-            self._writer.close()
 
-    def _failed(self) -> ConnectionLost:
-        assert self._failure is not None
-        return self._failure
-
-    def _raise_if_failed(self) -> None:
-        if self._failure is not None and not isinstance(self._failure, _Closed):
-            raise self._failure
-
-    async def _abort(self, error: ConnectionLost | None) -> None:
-        """Stop the tasks and close the socket (after a failure, or at the end)."""
-        if error is not None:
-            self._fail(error)
-        elif self._failure is None:
-            self._fail(_Closed(f"connection to {self.url} closed"))
-        current = asyncio.current_task()
-        for task in self._tasks:
-            if task is not current:
-                task.cancel()
-        for task in self._tasks:
-            if task is not current:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        if self._writer is not None:
-            with contextlib.suppress(OSError):
-                await asyncio.wait_for(self._writer.wait_closed(), 1.0)
+def _fail_waiter(waiter: asyncio.Future[T], error: ConnectionLost) -> None:
+    if not waiter.done():
+        waiter.set_exception(error)
+        waiter.exception()  # retrieved: nobody may be waiting any more
 
 
 class _Closed(ConnectionLost):
@@ -427,8 +568,10 @@ class _Closed(ConnectionLost):
 
 
 __all__ = [
+    "Backoff",
     "BrokerError",
     "Client",
+    "ConnectionEvent",
     "ConnectionLost",
     "HeartbeatTimeout",
     "Subscription",
