@@ -570,6 +570,7 @@ class _Closed(ConnectionLost):
 __all__ = [
     "Backoff",
     "BrokerError",
+    "BrokerURL",
     "Client",
     "ConnectionEvent",
     "ConnectionLost",
