@@ -11,16 +11,19 @@ draws one model. The restrictions (see docs/_api_brief.md):
 - NUL never appears in header text (a NUL inside a frame head cannot be framed; the decoder
   rejects it), but bodies are arbitrary bytes, NUL included.
 - Custom header names never clash with the model's typed header names (nor content-length).
-- Required fields are always present; fields 1.1+ requires are None only in 1.0.
+- Required fields are always present. Fields 1.1+ requires (R11) must be given at build time;
+  in 1.0 they are sometimes None, as decoding a 1.0 frame that lacks them gives: such frames are
+  made with `model_copy(update=...)`, since building with None is refused.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from hypothesis import strategies as st
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from stompmodels import (
     Abort,
@@ -42,6 +45,8 @@ from stompmodels import (
     Unsubscribe,
     Version,
 )
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 VERSIONS: Final[tuple[Version, ...]] = ("1.0", "1.1", "1.2")
 
@@ -68,9 +73,7 @@ NOT_IN_10: Final[tuple[type[Any], ...]] = (Stomp, Nack)
 
 # Characters that stress the codec: escapes, separators, whitespace (ASCII and Unicode, including
 # the Unicode line breaks str.splitlines knows), multi-byte UTF-8, and escape-letter look-alikes.
-_SPECIALS: Final = (
-    "\\:\n\r \t,=\x0b\x0c\x1c\x1d\x1e\x85\xa0\u2028\u2029\u3000\ufeff\u200béé€😀ncrt"
-)
+_SPECIALS: Final = "\\:\n\r \t,=\x0b\x0c\x1c\x1d\x1e\x85\xa0\u2028\u2029\u3000\ufeff\u200béé€😀ncrt"
 
 
 def models_for(version: Version) -> tuple[type[Any], ...]:
@@ -108,6 +111,7 @@ def forbidden_chars(version: Version, *, unescaped: bool, name: bool) -> frozens
     return frozenset(bad)
 
 
+@functools.cache
 def header_text(
     version: Version,
     *,
@@ -134,15 +138,22 @@ def _opt(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str | None]:
     return st.one_of(st.none(), strategy)
 
 
-def _custom_headers(
-    draw: st.DrawFn, cls: type[Any], version: Version, unescaped: bool
-) -> dict[str, str]:
-    reserved = typed_wire_names(cls) | {"content-length"}
+@functools.cache
+def _custom_headers_strategy(
+    reserved: frozenset[str], version: Version, unescaped: bool
+) -> st.SearchStrategy[dict[str, str]]:
     names = header_text(version, unescaped=unescaped, name=True, min_size=1).filter(
         lambda n: n not in reserved
     )
     values = header_text(version, unescaped=unescaped)
-    return draw(st.dictionaries(names, values, max_size=4))
+    return st.dictionaries(names, values, max_size=4)
+
+
+def _custom_headers(
+    draw: st.DrawFn, cls: type[Any], version: Version, unescaped: bool
+) -> dict[str, str]:
+    reserved = typed_wire_names(cls) | {"content-length"}
+    return draw(_custom_headers_strategy(reserved, version, unescaped))
 
 
 def _heart_beat(draw: st.DrawFn) -> HeartBeat:
@@ -171,6 +182,16 @@ def _body_kwargs(draw: st.DrawFn) -> dict[str, Any]:
     return kwargs
 
 
+def _maybe_absent_in_10(
+    draw: st.DrawFn, frame: _Model, version: Version, fields: tuple[str, ...]
+) -> _Model:
+    """In 1.0, sometimes drop R11 fields, giving the frame a 1.0 decoder makes without them."""
+    if version != "1.0":
+        return frame
+    update = {name: None for name in fields if draw(st.booleans())}
+    return frame.model_copy(update=update) if update else frame
+
+
 @st.composite
 def _connect_like(draw: st.DrawFn, cls: type[Any], version: Version) -> Any:
     unescaped = cls in UNESCAPED_MODELS
@@ -181,15 +202,11 @@ def _connect_like(draw: st.DrawFn, cls: type[Any], version: Version) -> Any:
         assert accept is not None
         accept = ",".join(accept)  # the wire form is accepted as input too
     host: str | None = draw(value)
-    if version == "1.0":
-        if draw(st.booleans()):
-            accept = None
-        if draw(st.booleans()):
-            host = None
-    passcode: str | SecretStr | None = draw(_opt(value))
-    if passcode is not None and draw(st.booleans()):
-        passcode = SecretStr(passcode)
-    return cls(
+    secret = draw(_opt(value))
+    passcode: str | SecretStr | None = secret
+    if secret is not None and draw(st.booleans()):
+        passcode = SecretStr(secret)
+    frame = cls(
         accept_version=accept,
         host=host,
         login=draw(_opt(value)),
@@ -197,21 +214,20 @@ def _connect_like(draw: st.DrawFn, cls: type[Any], version: Version) -> Any:
         heart_beat=_heart_beat(draw),
         headers=_custom_headers(draw, cls, version, unescaped),
     )
+    return _maybe_absent_in_10(draw, frame, version, ("accept_version", "host"))
 
 
 @st.composite
 def _connected(draw: st.DrawFn, version: Version) -> Connected:
     value = header_text(version, unescaped=True)
-    ver: str | None = draw(st.sampled_from(VERSIONS))
-    if version == "1.0" and draw(st.booleans()):
-        ver = None
-    return Connected(
-        version=ver,
+    frame = Connected(
+        version=draw(st.sampled_from(VERSIONS)),
         session=draw(_opt(value)),
         server=draw(_opt(value)),
         heart_beat=_heart_beat(draw),
         headers=_custom_headers(draw, Connected, version, True),
     )
+    return _maybe_absent_in_10(draw, frame, version, ("version",))
 
 
 @st.composite
@@ -230,32 +246,29 @@ def _send(draw: st.DrawFn, version: Version) -> Send:
 @st.composite
 def _subscribe(draw: st.DrawFn, version: Version) -> Subscribe:
     value = header_text(version)
-    sub_id: str | None = draw(value)
-    if version == "1.0" and draw(st.booleans()):
-        sub_id = None
-    return Subscribe(
+    frame = Subscribe(
         destination=draw(value),
-        id=sub_id,
+        id=draw(value),
         ack=draw(st.sampled_from(["auto", "client", "client-individual"])),
         receipt=draw(_opt(value)),
         headers=_custom_headers(draw, Subscribe, version, False),
     )
+    return _maybe_absent_in_10(draw, frame, version, ("id",))
 
 
 @st.composite
 def _unsubscribe(draw: st.DrawFn, version: Version) -> Unsubscribe:
     value = header_text(version)
-    sub_id: str | None = draw(value)
-    destination = draw(_opt(value))
-    if version == "1.0" and draw(st.booleans()):
-        sub_id = None
-        destination = draw(value)  # 1.0 identifies the subscription by id or destination
-    return Unsubscribe(
-        id=sub_id,
-        destination=destination,
+    frame = Unsubscribe(
+        id=draw(value),
+        destination=draw(_opt(value)),
         receipt=draw(_opt(value)),
         headers=_custom_headers(draw, Unsubscribe, version, False),
     )
+    if frame.destination is None:
+        return frame
+    # 1.0 names the subscription by id or by destination: the id may be absent then.
+    return _maybe_absent_in_10(draw, frame, version, ("id",))
 
 
 @st.composite
@@ -299,18 +312,16 @@ def _disconnect(draw: st.DrawFn, version: Version) -> Disconnect:
 @st.composite
 def _message(draw: st.DrawFn, version: Version) -> Message:
     value = header_text(version)
-    subscription: str | None = draw(value)
-    if version == "1.0" and draw(st.booleans()):
-        subscription = None
-    return Message(
+    frame = Message(
         destination=draw(value),
         message_id=draw(value),
-        subscription=subscription,
+        subscription=draw(value),
         ack=draw(_opt(value)),
         content_type=draw(_opt(value)),
         headers=_custom_headers(draw, Message, version, False),
         **_body_kwargs(draw),
     )
+    return _maybe_absent_in_10(draw, frame, version, ("subscription",))
 
 
 @st.composite
@@ -365,17 +376,20 @@ def frames(version: Version) -> st.SearchStrategy[Frame]:
 
 
 def wire_headers(frame: Frame) -> dict[str, str]:
-    """The headers `frame` should put on the wire, unescaped, in wire order (per the brief).
+    """The headers `frame` should put on the wire, unescaped, in wire order.
 
-    An independent statement of the encoding rules: typed fields first in declaration order
-    (None and a (0, 0) heart-beat left out; accept-version joined with commas; passcode in
-    clear), then the custom headers.
+    An independent statement of the encoding rules: typed fields first, the command's own in
+    declaration order and then the inherited body fields (content-type, content-length), with
+    None and a (0, 0) heart-beat left out, accept-version joined with commas and the passcode in
+    clear; then the custom headers.
     """
+    cls = type(frame)
+    fields: dict[str, Any] = cls.model_fields
+    own: dict[str, Any] = vars(cls).get("__annotations__", {})
+    names = [f for f in fields if f not in ("command", "headers", "body")]
+    names.sort(key=lambda f: f not in own)  # stable: keeps declaration order within each group
     out: dict[str, str] = {}
-    fields: dict[str, Any] = type(frame).model_fields
-    for field in fields:
-        if field in ("command", "headers", "body"):
-            continue
+    for field in names:
         value: object = getattr(frame, field)
         wire = field.replace("_", "-")
         if value is None:

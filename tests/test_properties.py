@@ -18,6 +18,7 @@ from stompmodels import (
     ProtocolError,
     Send,
     Stomp,
+    Subscribe,
     Version,
     parse_frame,
 )
@@ -34,9 +35,7 @@ from tests.strategies import (
 PAIRS = model_version_pairs()
 PAIR_IDS = [pair_id(p) for p in PAIRS]
 
-ROUND_TRIP = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+ROUND_TRIP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 STREAM = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -65,36 +64,25 @@ def test_round_trip(cls: type[Any], version: Version, data: st.DataObject) -> No
     # Trailing EOLs after the NUL are allowed (and ignored) by parse_frame.
     eols = b"\r\n\n" if version == "1.2" else b"\n\n"
     assert parse_frame(wire + eols, version) == frame
-
-
-@pytest.mark.parametrize(("cls", "version"), PAIRS, ids=PAIR_IDS)
-@ROUND_TRIP
-@given(data=st.data())
-def test_wire_headers_in_declared_order(
-    cls: type[Any], version: Version, data: st.DataObject
-) -> None:
-    """Typed headers first in declaration order, then custom ones in their order; body last."""
-    frame = data.draw(frame_of(cls, version))
-    wire = frame.to_wire(version)
+    # The bytes themselves, read with an independent statement of the spec: typed headers first
+    # (own fields in declaration order, then the inherited content-type and content-length),
+    # then the custom ones in their order; then the body and NUL.
     head, sep, rest = wire.partition(b"\n\n")
     assert sep
     lines = head.decode().split("\n")
     assert lines[0] == frame.command
-    expected = wire_headers(frame)
-    names = [_unescape_for_test(line.partition(":")[0], version, cls) for line in lines[1:]]
-    assert names == _expected_names(cls, frame, expected)
-    body: bytes = getattr(frame, "body", b"")
-    assert rest == body + b"\x00"
-
-
-def _expected_names(cls: type[Any], frame: Frame, expected: dict[str, str]) -> list[str]:
-    names = list(expected)
-    if cls.__name__ == "Subscribe" and getattr(frame, "ack", None) == "auto":
-        # ack:auto is the default; writing it or leaving it out are both correct.
-        head = frame.to_wire("1.2").partition(b"\n\n")[0].decode()
-        if "\nack:auto" not in head:
-            names.remove("ack")
-    return names
+    pairs = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        assert colon
+        pairs.append(
+            (_unescape_for_test(name, version, cls), _unescape_for_test(value, version, cls))
+        )
+    want = list(wire_headers(frame).items())
+    if ("ack", "auto") in want and cls is Subscribe and "ack" not in dict(pairs):
+        want.remove(("ack", "auto"))  # the default: writing it or leaving it out are both fine
+    assert pairs == want
+    assert rest == getattr(frame, "body", b"") + b"\x00"
 
 
 def _unescape_for_test(text: str, version: Version, cls: type[Any]) -> str:
@@ -113,7 +101,9 @@ def _unescape_for_test(text: str, version: Version, cls: type[Any]) -> str:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), frame_version=st.sampled_from(VERSIONS), wire_version=st.sampled_from(VERSIONS))
+@given(
+    data=st.data(), frame_version=st.sampled_from(VERSIONS), wire_version=st.sampled_from(VERSIONS)
+)
 def test_to_wire_in_any_version_raises_or_round_trips(
     data: st.DataObject, frame_version: Version, wire_version: Version
 ) -> None:
@@ -135,11 +125,17 @@ _ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=8) | st.text(
 )
 
 
+# Typed header names (of these and other models) used as custom names: the model must refuse
+# the ones that clash, and a custom content-length must not break the framing.
+_TYPED_NAMES = ["host", "login", "passcode", "accept-version", "heart-beat", "destination",
+                "content-length", "content-type", "receipt", "transaction", ""]  # fmt: skip
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     cls=st.sampled_from([Send, Connect, Stomp]),
     version=st.sampled_from(VERSIONS),
-    name=_ANY_TEXT,
+    name=_ANY_TEXT | st.sampled_from(_TYPED_NAMES),
     value=_ANY_TEXT,
     login=_ANY_TEXT,
 )
@@ -169,25 +165,57 @@ def test_crlf_heads_decode_the_same_in_1_2(version: Version, data: st.DataObject
     crlf = head.replace(b"\n", b"\r\n") + b"\r\n\r\n" + rest
     if version == "1.2":
         assert parse_frame(crlf, "1.2") == frame
-    if version != "1.0":
-        # In 1.1 the CR stays in the text: the frame decodes to something else, or fails.
-        try:
-            other = parse_frame(crlf, "1.1")
-        except ProtocolError:
-            return
-        assert other != frame or b"\r" not in crlf
+    elif version == "1.1":
+        # 1.1 lines end at LF only: the command line reads "SEND\r", which is no command.
+        with pytest.raises(ProtocolError):
+            parse_frame(crlf, "1.1")
 
 
-def _stream(draw: st.DrawFn, version: Version) -> tuple[list[Frame], bytes, int]:
+def _head_lines(wire: bytes) -> tuple[list[bytes], bytes]:
+    head, sep, rest = wire.partition(b"\n\n")
+    assert sep
+    return head.split(b"\n"), rest
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_repeated_headers_first_wins(version: Version, data: st.DataObject) -> None:
+    """Repeats of any header, after the originals, change nothing (STOMP 1.2 "Repeated Header
+    Entries"; the brief applies it to every version), content-length included."""
+    frame = data.draw(frames(version))
+    lines, rest = _head_lines(frame.to_wire(version))
+    other = st.sampled_from([b"x", b"", b"1,2", b"9"])
+    repeats = [line.partition(b":")[0] + b":" + data.draw(other) for line in lines[1:]]
+    order = data.draw(st.permutations(repeats))
+    wire = b"\n".join([*lines, *order]) + b"\n\n" + rest
+    assert parse_frame(wire, version) == frame
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_10_strips_whitespace_around_names_and_values(data: st.DataObject) -> None:
+    frame = data.draw(frames("1.0"))
+    lines, rest = _head_lines(frame.to_wire("1.0"))
+    pad = st.sampled_from([b"", b" ", b"\t", b"  \t"])
+    padded = [lines[0]]
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        parts = [data.draw(pad), name, data.draw(pad), b":", data.draw(pad), value, data.draw(pad)]
+        padded.append(b"".join(parts))
+    assert parse_frame(b"\n".join(padded) + b"\n\n" + rest, "1.0") == frame
+
+
+def _stream(data: st.DataObject, version: Version) -> tuple[list[Frame], bytes, int]:
     """Frames with heart-beat EOLs before, between and after them; also the EOL count."""
-    items = draw(st.lists(frames(version), min_size=1, max_size=5))
+    items = data.draw(st.lists(frames(version), min_size=1, max_size=5))
     eol = st.sampled_from([b"\n", b"\r\n"] if version == "1.2" else [b"\n"])
     chunks: list[bytes] = []
     n_eols = 0
 
     def eols() -> None:
         nonlocal n_eols
-        got = draw(st.lists(eol, max_size=3))
+        got = data.draw(st.lists(eol, max_size=3))
         n_eols += len(got)
         chunks.extend(got)
 
@@ -220,7 +248,7 @@ def _feed_all(version: Version, pieces: list[bytes]) -> tuple[list[Frame], Frame
 @STREAM
 @given(data=st.data())
 def test_stream_any_split_gives_the_frames(version: Version, data: st.DataObject) -> None:
-    items, stream, n_eols = _stream(data.draw, version)
+    items, stream, n_eols = _stream(data, version)
     cuts = data.draw(st.lists(st.integers(0, 10**6), max_size=12))
     pieces = _split(stream, cuts)
     assert b"".join(pieces) == stream
@@ -257,7 +285,6 @@ def test_to_wire_is_deterministic(version: Version, data: st.DataObject) -> None
     rebuilt = type(frame).model_validate(frame.model_dump())
     assert rebuilt == frame
     assert rebuilt.to_wire(version) == wire
-    assert hash(frame.to_wire(version)) == hash(wire)
 
 
 _SECRET = st.text(st.sampled_from("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"), min_size=12, max_size=16)
@@ -269,9 +296,10 @@ _SECRET = st.text(st.sampled_from("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"), min_size=
 def test_passcode_never_in_repr(
     version: Version, data: st.DataObject, secret: str, as_secret: bool
 ) -> None:
-    classes = [Connect] if version == "1.0" else [Connect, Stomp]
+    classes: list[type[Connect] | type[Stomp]] = [Connect] if version == "1.0" else [Connect, Stomp]
     cls = data.draw(st.sampled_from(classes))
     base = data.draw(frame_of(cls, version))
+    assert isinstance(base, Connect | Stomp)
     passcode: str | SecretStr = SecretStr(secret) if as_secret else secret
     frame = cls(
         accept_version=base.accept_version,

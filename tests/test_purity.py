@@ -9,8 +9,10 @@ import pytest
 
 CORE = Path(__file__).resolve().parent.parent / "stompmodels"
 FORBIDDEN = {"socket", "ssl", "asyncio", "threading", "time", "logging", "select", "selectors"}
-# _transport.py is shared by the transports (it sets up TLS); it is not part of the core.
-CORE_MODULES = sorted(path for path in CORE.glob("_*.py") if path.name != "_transport.py")
+# Private modules of the transports and the CLI (which own sockets, threads and TLS) are not
+# part of the core: _transport.py, _blocking_*.py, _aio_*.py, _cli_*.py.
+ADAPTERS = ("_transport", "_blocking", "_aio", "_cli")
+CORE_MODULES = sorted(path for path in CORE.glob("_*.py") if not path.stem.startswith(ADAPTERS))
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -1,0 +1,23 @@
+# Partial stubs for stomp.transport (stomp.py 9): only what the tests use.
+from collections.abc import Callable
+
+from stomp.utils import Frame
+
+class BaseTransport:
+    running: bool
+    blocking: bool
+    connected: bool
+    current_host_and_port: tuple[str, int] | None
+    def __init__(
+        self,
+        auto_decode: bool = True,
+        encoding: str = "utf-8",
+        is_eol_fc: Callable[[bytes], bool] = ...,
+    ) -> None: ...
+    def transmit(self, frame: Frame) -> None: ...
+    def send(self, encoded_frame: bytes) -> None: ...
+    def receive(self) -> bytes | None: ...
+    def is_connected(self) -> bool: ...
+    def process_frame(self, f: Frame, frame_str: bytes) -> None: ...
+    # The receive loop is name-mangled; the codec benchmark drives it from recorded chunks.
+    def _BaseTransport__read_frames(self) -> None: ...
