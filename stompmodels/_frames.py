@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Final, Literal, Self
 from pydantic import Field, SecretStr, model_validator
 
 from ._headers import NO_HEART_BEAT, AckMode, ContentLength, HeartBeatValue, Versions
-from ._model import Form, FrameModel
+from ._model import Form, FrameModel, check_custom_headers
 from ._spec import Version
 
 _CHARSET: Final = re.compile(r";\s*charset=([^;\s]+)", re.IGNORECASE)
@@ -29,7 +29,9 @@ class BodyFrame(FrameModel):
     (ActiveMQ then treats a SEND as text). A body containing NUL always gets it."""
 
     @model_validator(mode="after")
-    def _check_length(self) -> Self:
+    def _check(self) -> Self:
+        if self.headers:
+            check_custom_headers(self.headers, self.wire_fields)
         body = self.body
         if self.content_length is None:
             # STOMP 1.2 "Body": a body with NUL octets needs content-length to be framed.
@@ -136,7 +138,9 @@ class Acknowledgement(FrameModel):
     receipt: str | None = None
 
     @model_validator(mode="after")
-    def _check_build_forms(self) -> Self:
+    def _check(self) -> Self:
+        if self.headers:
+            check_custom_headers(self.headers, self.wire_fields)
         problem = self._missing(self.build_forms)
         if problem:
             raise ValueError(problem)

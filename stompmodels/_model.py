@@ -7,7 +7,7 @@ import types
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Final, Self, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._codec import encode_frame
 from ._errors import ProtocolError
@@ -29,6 +29,18 @@ def wire_name(field_name: str) -> str:
 
 def _admits_none(annotation: object) -> bool:
     return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
+
+
+def check_custom_headers(headers: Mapping[str, str], typed: frozenset[str]) -> None:
+    """Custom headers have names, never shadow a typed header, and declare no body."""
+    if "" in headers:
+        raise ValueError("a custom header name cannot be empty")
+    shadowed = headers.keys() & typed
+    if shadowed:
+        name = min(shadowed)
+        raise ValueError(f"custom header {name!r} duplicates the typed field of that name")
+    if headers.get("content-length", "0") != "0":
+        raise ValueError("content-length must be 0 on a frame that cannot have a body")
 
 
 class FrameModel(BaseModel):
@@ -93,18 +105,13 @@ class FrameModel(BaseModel):
             if info.is_required() and _admits_none(info.annotation)
         )
 
-    @field_validator("headers")
-    @classmethod
-    def _check_custom_headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        if "" in headers:
-            raise ValueError("a custom header name cannot be empty")
-        shadowed = headers.keys() & cls.wire_fields
-        if shadowed:
-            name = min(shadowed)
-            raise ValueError(f"custom header {name!r} duplicates the typed field of that name")
-        if headers.get("content-length", "0") != "0":
-            raise ValueError("content-length must be 0 on a frame that cannot have a body")
-        return headers
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        # Rules pydantic's types cannot state. Subclasses override `_check` (calling
+        # `check_custom_headers` themselves), so each model costs one Python call.
+        if self.headers:
+            check_custom_headers(self.headers, self.wire_fields)
+        return self
 
     def _missing(self, forms: tuple[Form, ...]) -> str | None:
         if not forms:

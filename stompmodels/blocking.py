@@ -1,0 +1,356 @@
+"""A blocking STOMP client for threads and plain sockets: the same features as `stompmodels.aio`.
+
+```python
+from stompmodels.blocking import Client
+
+with Client("stomp://guest:guest@127.0.0.1:61613/") as client:
+    subscription = client.subscribe("/queue/a", ack="client-individual")
+    client.send("/queue/a", "hello", receipt=True)
+    message = subscription.get(timeout=5)
+    subscription.ack(message)
+```
+
+Every call that waits is bounded by the client's `timeout` (or the one given), and fails at once
+with ConnectionLost (BrokerError, HeartbeatTimeout) when the connection ends. A reader thread
+reads the socket; handlers registered with `client.on` run on a dispatcher thread, so a slow
+handler never delays the reading of heart-beats. See `_blocking_core` for the threads and locks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl as ssl_module
+from collections.abc import Callable, Iterator, Mapping
+from types import TracebackType
+from typing import Self
+
+from pydantic import SecretStr
+
+from ._blocking_core import Connection, Inbox
+from ._blocking_sync import Channel, Closed, fresh
+from ._errors import LocalProtocolError
+from ._frames import Connected, Message, Subscribe
+from ._headers import AckMode, HeartBeat
+from ._reader import Limits
+from ._registry import F, Handler, Router
+from ._spec import VERSIONS, Version
+from ._state import State
+from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout, ssl_context_for
+from ._url import BrokerURL, parse_url
+
+logger = logging.getLogger("stompmodels.blocking")
+
+
+class Subscription:
+    """The messages of one subscription: iterate it, or `get` them one by one.
+
+    Iteration ends when the subscription is unsubscribed or the client closes, and raises the
+    error (ConnectionLost, BrokerError, HeartbeatTimeout) if the connection fails. Messages
+    already received are given out first in both cases.
+    """
+
+    def __init__(
+        self, client: Client, id: str, destination: str, ack: AckMode, channel: Channel[Message]
+    ) -> None:
+        self.client = client
+        self.id = id
+        self.destination = destination
+        self.ack_mode: AckMode = ack
+        self._channel = channel
+
+    def __repr__(self) -> str:
+        return (
+            f"Subscription(id={self.id!r}, destination={self.destination!r}, ack={self.ack_mode!r})"
+        )
+
+    def __iter__(self) -> Iterator[Message]:
+        return self
+
+    def __next__(self) -> Message:
+        message = self._channel.get(None)
+        if message is None:
+            error = self._channel.error
+            if error is not None and not isinstance(error, Closed):
+                raise fresh(error)
+            raise StopIteration
+        return message
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self.active and self.client.engine.state is State.CONNECTED:
+            self.unsubscribe()
+
+    @property
+    def active(self) -> bool:
+        """Whether messages may still come (not unsubscribed, connection not closed)."""
+        return not self._channel.closed
+
+    @property
+    def pending(self) -> int:
+        """How many messages have arrived and wait to be taken."""
+        return len(self._channel)
+
+    def get(self, timeout: float | None = None) -> Message:
+        """The next message, waiting at most `timeout` seconds (the client's default if None).
+
+        Raises TimeoutError when none comes in time, the connection's error once it has failed
+        or closed, and LocalProtocolError after `unsubscribe` (once the queue is empty).
+        """
+        message = self._channel.get(self.client.timeout if timeout is None else timeout)
+        if message is None:
+            error = self._channel.error
+            if error is not None:
+                raise fresh(error)
+            raise LocalProtocolError(f"subscription {self.id!r} has ended (unsubscribed)")
+        return message
+
+    def ack(
+        self, message: Message, *, transaction: str | None = None, receipt: bool = False
+    ) -> None:
+        """Acknowledge `message`; with `receipt`, wait until the broker confirms."""
+        self.client.ack(message, transaction=transaction, receipt=receipt)
+
+    def nack(
+        self, message: Message, *, transaction: str | None = None, receipt: bool = False
+    ) -> None:
+        """Reject `message` (the broker may redeliver it)."""
+        self.client.nack(message, transaction=transaction, receipt=receipt)
+
+    def unsubscribe(self, *, receipt: bool = True) -> None:
+        """End the subscription; with `receipt`, wait until the broker confirms."""
+        self.client._unsubscribe(self, receipt=receipt)
+
+
+class Client(Connection):
+    """A blocking STOMP client.
+
+    ``with Client("stomp://guest:guest@127.0.0.1:61613/") as client:`` connects, and disconnects
+    gracefully on exit (DISCONNECT, then its receipt, waited for at most `timeout` seconds).
+    Every wait is bounded by `timeout` seconds. A client connects once.
+    """
+
+    def __init__(
+        self,
+        url: str | BrokerURL | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 61613,
+        login: str | None = None,
+        passcode: str | SecretStr | None = None,
+        vhost: str = "/",
+        ssl: ssl_module.SSLContext | bool | None = None,
+        heart_beat: HeartBeat | tuple[int, int] = (10000, 10000),
+        versions: tuple[Version, ...] = VERSIONS,
+        timeout: float = 10.0,
+        limits: Limits | None = None,
+        queue_size: int = 1000,
+    ) -> None:
+        if isinstance(url, str):
+            url = parse_url(url)
+        if url is None:
+            secret = SecretStr(passcode) if isinstance(passcode, str) else passcode
+            url = BrokerURL(host, port, login, secret, vhost, tls=bool(ssl))
+        super().__init__(
+            url,
+            ssl=ssl_context_for(url, ssl),
+            heart_beat=HeartBeat(*heart_beat),
+            versions=versions,
+            timeout=timeout,
+            limits=limits,
+            queue_size=queue_size,
+        )
+
+    def __repr__(self) -> str:
+        return f"Client({str(self.url)!r}, state={self.engine.state.value!r})"
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.connect()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def connect(self) -> Connected:
+        """Open the connection and the session; return the broker's CONNECTED frame.
+
+        Raises ConnectionLost if the broker cannot be reached or does not answer in time, and
+        BrokerError if it refuses the session (bad credentials, unknown vhost, no common version).
+        """
+        return self._open()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Disconnect gracefully and stop the threads, within `timeout` seconds (plus a little).
+
+        Handlers at work are given the time to finish; then DISCONNECT is sent and its receipt
+        awaited. Safe to call more than once, and after a failure.
+        """
+        self._close(timeout)
+
+    @property
+    def failure(self) -> ConnectionLost | None:
+        """Why the connection ended, once it has (None while it is up)."""
+        return self._failure
+
+    # -- what users do ---------------------------------------------------------------------
+
+    def on(
+        self,
+        kind: type[F],
+        *,
+        where: Callable[[F], bool] | None = None,
+        destination: str | None = None,
+        subscription: str | None = None,
+    ) -> Callable[[Handler[F]], Handler[F]]:
+        """Register a handler, as `Engine.on`; it runs on the dispatcher thread.
+
+        A Message it takes is not queued on its subscription. The frame it returns (an ACK,
+        say) is sent; an exception it raises is logged.
+        """
+        with self._engine_lock:
+            return self._router.on(
+                kind, where=where, destination=destination, subscription=subscription
+            )
+
+    def include(self, router: Router) -> None:
+        """Consult `router`'s handlers after the ones registered so far."""
+        with self._engine_lock:
+            self._router.include(router)
+
+    def send(
+        self,
+        destination: str,
+        body: bytes | str = b"",
+        *,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = False,
+        transaction: str | None = None,
+        omit_content_length: bool = False,
+    ) -> None:
+        """Send a message; with `receipt`, wait until the broker confirms it."""
+        _, waiter = self._transmit(
+            lambda: self.engine.send(
+                destination,
+                body,
+                content_type=content_type,
+                headers=headers,
+                receipt=receipt,
+                transaction=transaction,
+                omit_content_length=omit_content_length,
+            )
+        )
+        self._confirm(waiter)
+
+    def subscribe(
+        self,
+        destination: str,
+        *,
+        ack: AckMode = "auto",
+        id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = True,
+    ) -> Subscription:
+        """Subscribe; iterate the result for messages (ACK them unless `ack` is auto).
+
+        Messages that a handler registered with `on` takes do not reach the subscription.
+        """
+        channel: Channel[Message] = Channel(self._queue_size)
+
+        def prepare(frame: Subscribe) -> None:  # the inbox must exist before a MESSAGE can come
+            assert frame.id is not None  # the builder always gives one
+            with self._lock:
+                if self._failure is not None:
+                    raise fresh(self._failure)
+                self._inboxes[frame.id] = Inbox(destination, channel)
+
+        frame, waiter = self._transmit(
+            lambda: self.engine.subscribe(
+                destination, ack=ack, id=id, headers=headers, receipt=receipt
+            ),
+            prepare,
+        )
+        assert frame.id is not None
+        subscription = Subscription(self, frame.id, destination, ack, channel)
+        self._confirm(waiter)
+        return subscription
+
+    def ack(
+        self, message: Message, *, transaction: str | None = None, receipt: bool = False
+    ) -> None:
+        """Acknowledge `message` with the headers of the negotiated version."""
+        _, waiter = self._transmit(
+            lambda: self.engine.ack(message, transaction=transaction, receipt=receipt)
+        )
+        self._confirm(waiter)
+
+    def nack(
+        self, message: Message, *, transaction: str | None = None, receipt: bool = False
+    ) -> None:
+        """Reject `message` (STOMP 1.1+)."""
+        _, waiter = self._transmit(
+            lambda: self.engine.nack(message, transaction=transaction, receipt=receipt)
+        )
+        self._confirm(waiter)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[str]:
+        """``with client.transaction() as tx:`` commits on success, aborts on an exception.
+
+        Pass `transaction=tx` to `send`, `ack` and `nack` inside it. BEGIN and COMMIT wait for
+        their receipts.
+        """
+        begin, waiter = self._transmit(lambda: self.engine.begin(receipt=True))
+        self._confirm(waiter)
+        try:
+            yield begin.transaction
+        except BaseException:
+            self._abort_transaction(begin.transaction)
+            raise
+        _, waiter = self._transmit(lambda: self.engine.commit(begin.transaction, receipt=True))
+        self._confirm(waiter)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _abort_transaction(self, transaction: str) -> None:
+        if self._failure is not None or transaction not in self.engine.transactions:
+            return
+        try:
+            _, waiter = self._transmit(lambda: self.engine.abort(transaction, receipt=True))
+            self._confirm(waiter)
+        except (ConnectionLost, TimeoutError, LocalProtocolError) as exc:
+            logger.warning("ABORT of %s failed: %s", transaction, exc)
+
+    def _unsubscribe(self, subscription: Subscription, *, receipt: bool) -> None:
+        _, waiter = self._transmit(
+            lambda: self.engine.unsubscribe(subscription.id, receipt=receipt)
+        )
+        try:
+            self._confirm(waiter)  # messages sent before the broker took it are still queued
+        finally:
+            with self._lock:
+                self._inboxes.pop(subscription.id, None)
+            subscription._channel.close()
+
+
+__all__ = [
+    "BrokerError",
+    "Client",
+    "ConnectionLost",
+    "HeartbeatTimeout",
+    "Subscription",
+]

@@ -1,0 +1,256 @@
+"""The `stompmodels` command (also `python -m stompmodels`): send, listen, decode.
+
+    stompmodels send /queue/a "hello" [--count N] [--receipt] [--header k=v] [--content-type T]
+    stompmodels listen /queue/a [--count N] [--ack MODE] [--timeout S] [--json]
+    stompmodels decode capture.bin [--version 1.2] [--json]
+
+The broker comes from --url, else the environment variable STOMP_URL, else
+stomp://guest:guest@127.0.0.1:61613/. Exit status: 0 success, 1 a runtime failure (unreachable
+broker, refused login, ERROR frame, protocol error, nothing received before --timeout),
+2 a usage error (bad arguments, bad URL), 130 interrupted. A failure prints one line to stderr,
+``stompmodels: error: ...``, never a traceback, and never the passcode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from typing import Final, get_args
+
+from ._cli_commands import (
+    CommandFailed,
+    ListenOptions,
+    SendOptions,
+    UsageError,
+    decode,
+    listen,
+    read_input,
+    send,
+)
+from ._errors import LocalProtocolError, ProtocolError
+from ._headers import AckMode
+from ._spec import VERSIONS
+from ._transport import BrokerError, ConnectionLost
+from ._url import BrokerURL, parse_url
+
+PROG: Final = "stompmodels"
+DEFAULT_URL: Final = "stomp://guest:guest@127.0.0.1:61613/"
+EXIT_OK: Final = 0
+EXIT_FAILURE: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+
+# -- arguments ------------------------------------------------------------------------------
+
+
+def _header(text: str) -> tuple[str, str]:
+    """An argparse type: ``name=value`` (the value may contain ``=``)."""
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return number
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a number of seconds above 0."""
+    try:
+        number = float(text)
+    except ValueError:
+        number = 0.0
+    if not number > 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return number
+
+
+def _add_url(parser: argparse.ArgumentParser) -> None:
+    """--url, taken before or after the command name (absent: no attribute at all)."""
+    parser.add_argument(
+        "--url",
+        default=argparse.SUPPRESS,
+        help=f"broker URL, stomp:// or stomp+ssl:// (default: $STOMP_URL, else {DEFAULT_URL})",
+    )
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    """Options shared by the commands that talk to a broker."""
+    parent = argparse.ArgumentParser(add_help=False)
+    _add_url(parent)
+    parent.add_argument(
+        "-H",
+        "--header",
+        type=_header,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a custom header for the frame (repeatable)",
+    )
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the whole command line."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Send, receive and decode STOMP frames."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log the session to stderr")
+    _add_url(parser)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    shared = [_connection_options()]
+
+    sender = commands.add_parser("send", parents=shared, help="send a message")
+    sender.add_argument("destination", metavar="DEST")
+    sender.add_argument("body", nargs="?", default="", metavar="BODY", help="text, or - for stdin")
+    sender.add_argument("--count", type=_positive_int, default=1, help="send it N times")
+    sender.add_argument("--receipt", action="store_true", help="confirm every message")
+    sender.add_argument("--content-type", metavar="TYPE")
+
+    listener = commands.add_parser(
+        "listen",
+        parents=shared,
+        help="print messages as they arrive",
+        description="Print messages as they arrive. Exit 0 once --count messages arrived, or "
+        "when --timeout ends the wait after at least one; exit 1 if none arrived in time. "
+        "With --count, messages beyond the count stay on the queue (the CLI then ACKs "
+        "each printed message itself, even with --ack auto).",
+    )
+    listener.add_argument("destination", metavar="DEST")
+    listener.add_argument("--count", type=_positive_int, help="stop after N messages")
+    listener.add_argument(
+        "--ack", choices=get_args(AckMode), default="auto", help="ack mode (default: auto)"
+    )
+    listener.add_argument(
+        "--timeout", type=_positive_float, metavar="S", help="stop after S seconds without one"
+    )
+    listener.add_argument("--json", action="store_true", help="one JSON object per message")
+
+    decoder = commands.add_parser(
+        "decode", help="decode captured STOMP bytes", description="Print the frames in a capture."
+    )
+    decoder.add_argument("file", nargs="?", default="-", metavar="FILE", help="default: stdin")
+    decoder.add_argument(
+        "--version", choices=VERSIONS, default="1.2", help="STOMP version (default: 1.2)"
+    )
+    decoder.add_argument("--json", action="store_true", help="one JSON object per frame")
+    return parser
+
+
+def broker_url(text: str | None) -> BrokerURL:
+    """The broker to use: --url, else $STOMP_URL, else the default (UsageError if bad)."""
+    if text is None:
+        text = os.environ.get("STOMP_URL") or DEFAULT_URL
+    try:
+        return parse_url(text)
+    except ValueError as exc:  # the message never repeats the URL, which may hold a passcode
+        raise UsageError(f"bad URL: {exc}") from None
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the chosen command."""
+    if args.command == "decode":
+        return decode(read_input(args.file), args.version, args.json)
+    url = broker_url(getattr(args, "url", None))
+    headers = dict(args.header)
+    if args.command == "send":
+        body: bytes = read_input("-") if args.body == "-" else args.body.encode()
+        options = SendOptions(
+            url, args.destination, body, headers, args.content_type, args.count, args.receipt
+        )
+        return asyncio.run(send(options))
+    listening = ListenOptions(
+        url, args.destination, headers, args.count, args.ack, args.timeout, args.json
+    )
+    return asyncio.run(listen(listening))
+
+
+def describe(error: BaseException) -> str:
+    """One line saying what went wrong."""
+    if isinstance(error, BrokerError):
+        frame = error.frame
+        detail = frame.message or ""
+        with contextlib.suppress(UnicodeDecodeError):
+            first = next(iter(frame.text.strip().splitlines()), "")
+            if first and first not in detail:
+                detail = f"{detail} ({first})" if detail else first
+        return f"the broker sent ERROR: {detail or '(no message)'}"
+    if isinstance(error, ProtocolError):
+        where = "" if error.offset is None else f" at byte {error.offset}"
+        return f"protocol error{where}: {error.reason}"
+    if isinstance(error, TimeoutError):
+        return str(error) or "timed out"
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"cannot read {error.filename!r}: {error.strerror or error}"
+    return str(error) or type(error).__name__
+
+
+@contextlib.contextmanager
+def _logging(verbose: bool) -> Iterator[None]:
+    """Route the library's log to stderr with -v; otherwise keep it quiet."""
+    library = logging.getLogger("stompmodels")
+    handler: logging.Handler
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s: %(message)s"))
+    else:
+        handler = logging.NullHandler()  # no "last resort" printing of warnings
+    old_level, old_propagate = library.level, library.propagate
+    library.addHandler(handler)
+    library.propagate = False
+    if verbose:
+        library.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)
+        library.setLevel(old_level)
+        library.propagate = old_propagate
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line `argv` (default: sys.argv[1:]); return the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        with _logging(args.verbose):
+            return _run(args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except UsageError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except (ConnectionLost, TimeoutError, ProtocolError, LocalProtocolError) as exc:
+        return _fail(describe(exc), EXIT_FAILURE)
+    except CommandFailed as exc:
+        return _fail(str(exc), EXIT_FAILURE)
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python's exit flush quiet too.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
+    except OSError as exc:
+        return _fail(describe(exc), EXIT_FAILURE)
