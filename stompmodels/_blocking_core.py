@@ -1,22 +1,10 @@
-"""The blocking client's machinery: one socket, three daemon threads, the Engine behind a lock.
-
-- reader thread: the only one that reads the socket. It notes the time of every byte (any byte
-  is life), feeds the Engine, settles receipt waiters, and puts each MESSAGE into its
-  subscription's bounded channel, or a (handler, frame) job into the dispatcher's. It never runs
-  user code, so a slow handler cannot stop the reading of heart-beats.
-- heart-beat thread: sends an EOL when one is due and fails the connection with
-  HeartbeatTimeout once the broker has been silent past the deadline.
-- dispatcher thread: runs the handlers registered with `on`, one frame at a time, in arrival
-  order, and sends the frame a handler returns.
+"""The blocking client's shared state: the socket, the Engine behind a lock, waiters, writing.
 
 Locks: `_write_lock` orders all writes (frames and heart-beats); `_engine_lock` guards the Engine
 (it is not thread-safe). A writer takes the write lock, then the engine lock to build and encode
-the frame, lets the engine lock go and writes; the reader only takes the engine lock. So there is
-no lock cycle, and a long write never stalls reading. `_lock` guards the waiters and channels.
-
-When a channel is full (the consumer lags) the reader waits for room, and TCP pushes back on the
-broker. While it waits it cannot see the broker's bytes, so the silence deadline is suspended
-and restarts when reading resumes.
+the frame, lets the engine lock go and writes; the reader thread only takes the engine lock. So
+there is no lock cycle, and a long write never stalls reading. `_lock` guards the receipt waiters
+and the subscriptions' channels. The threads themselves are in `_blocking_threads`.
 """
 
 from __future__ import annotations
@@ -28,26 +16,23 @@ import ssl as ssl_module
 import threading
 import time
 from collections.abc import Callable
-from typing import Final, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
-from ._blocking_sync import SLICE, Channel, Closed, Waiter, fresh
-from ._engine import Engine, Reaction
-from ._errors import LocalProtocolError, ProtocolError
-from ._frames import ClientFrame, Connected, Error, Message, Receipt, ServerFrame
+from ._blocking_sync import Channel, Closed, Waiter, fresh
+from ._engine import Engine
+from ._errors import LocalProtocolError
+from ._frames import ClientFrame, Connected, Message, ServerFrame
 from ._headers import HeartBeat
-from ._heartbeat import EOL, peer_deadline
 from ._reader import Limits
 from ._registry import Router
 from ._spec import Version
 from ._state import State
-from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout, connect_frame, describe_error
+from ._transport import ConnectionLost, describe_error
 from ._url import BrokerURL
 
 logger = logging.getLogger("stompmodels.blocking")
 
-_READ_SIZE: Final = 64 * 1024
 _C = TypeVar("_C", bound=ClientFrame)
-_T = TypeVar("_T")
 _Job = tuple[Callable[[ServerFrame], ClientFrame | None], ServerFrame]
 
 
@@ -98,86 +83,13 @@ class Connection:
         self._paused = False  # the reader waits for room in a full channel
         self._last_sent = self._last_received = time.monotonic()
 
-    # -- opening and closing ---------------------------------------------------------------
-
-    def _open(self) -> Connected:
-        if self._sock is not None or self._failure is not None:
-            raise LocalProtocolError("this client has already connected once; make a new one")
-        url = self.url
-        try:
-            sock = socket.create_connection((url.host, url.port), timeout=self.timeout)
-        except OSError as exc:
-            raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self._ssl is not None:
-                sock = self._ssl.wrap_socket(sock, server_hostname=url.host)
-        except (OSError, ValueError) as exc:
-            sock.close()
-            raise ConnectionLost(f"cannot set up TLS with {url}: {describe_error(exc)}") from None
-        self._sock = sock
-        self._last_sent = self._last_received = time.monotonic()
-        self._start(self._read_loop, "reader")
-        self._dispatcher = self._start(self._dispatch_loop, "dispatcher")
-        try:
-            self._transmit(
-                lambda: connect_frame(self.engine, url, self._heart_beat, self._versions)
-            )
-            connected = self._connected.wait(self.timeout)
-        except TimeoutError:
-            error = ConnectionLost(f"no CONNECTED from {url} within {self.timeout:g} s")
-            self._fail(error)
-            self._shutdown(self.timeout)
-            raise fresh(error) from None
-        except ConnectionLost:
-            self._shutdown(self.timeout)
-            raise
-        logger.info(
-            "connected to %s: STOMP %s, session %s, heart-beats %s",
-            url,
-            self.engine.version,
-            self.engine.session,
-            tuple(self.engine.heart_beat),
-        )
-        if any(self.engine.heart_beat):
-            self._start(self._heartbeat_loop, "heartbeat")
-        return connected
+    # -- threads, failure -------------------------------------------------------------------
 
     def _start(self, target: Callable[[], None], role: str) -> threading.Thread:
         thread = threading.Thread(target=target, name=f"stompmodels-{role}", daemon=True)
         self._threads.append(thread)
         thread.start()
         return thread
-
-    def _close(self, timeout: float | None) -> None:
-        """DISCONNECT and wait for its receipt (if the session is up), then stop; all bounded."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        in_handler = threading.current_thread() is self._dispatcher
-        if self._failure is None and self.engine.state is State.CONNECTED:
-            self._closing = True
-            # Let the handler at work (and those queued) finish, so that their ACKs go out.
-            if not in_handler and not self._jobs.join(deadline - time.monotonic()):
-                logger.warning("handlers still busy on close; disconnecting anyway")
-            try:
-                _, waiter = self._transmit(self.engine.disconnect)
-                self._confirm(waiter, deadline - time.monotonic())
-            except (TimeoutError, ConnectionLost, LocalProtocolError) as exc:
-                logger.warning(
-                    "no receipt for DISCONNECT from %s (%s); closing anyway", self.url, exc
-                )
-        self._shutdown(max(deadline - time.monotonic(), 0.5))
-
-    def _shutdown(self, grace: float) -> None:
-        """Fail what still waits (quietly), stop the threads, close the socket."""
-        self._fail(Closed(f"connection to {self.url} closed"))
-        deadline = time.monotonic() + grace
-        current = threading.current_thread()
-        for thread in self._threads:
-            if thread is not current:
-                thread.join(max(deadline - time.monotonic(), 0.05))
-                if thread.is_alive():
-                    logger.warning("%s did not stop within %.1f s", thread.name, grace)
-        self._close_socket()
 
     def _close_socket(self) -> None:
         if self._sock is None:
@@ -204,7 +116,8 @@ class Connection:
                 self.engine.connection_lost()
         logger.log(logging.DEBUG if isinstance(error, Closed) else logging.WARNING, "%s", error)
         self._connected.fail(error)
-        pass
+        for waiter in waiters:
+            waiter.fail(error)
         for inbox in inboxes:
             inbox.channel.close(error)
         self._jobs.close(error)
@@ -272,147 +185,3 @@ class Connection:
             assert self._failure is not None
             raise fresh(self._failure) from None
         self._last_sent = time.monotonic()
-
-    # -- the reader thread -----------------------------------------------------------------
-
-    def _read_loop(self) -> None:
-        sock = self._sock
-        assert sock is not None
-        try:
-            while not self._stop.is_set():
-                try:
-                    data = sock.recv(_READ_SIZE)
-                except TimeoutError:
-                    continue  # silence; the heart-beat thread judges it
-                if not data:
-                    raise ConnectionLost(f"{self.url} closed the connection")
-                self._last_received = time.monotonic()
-                with self._engine_lock:
-                    reactions = self.engine.receive(data)
-                    routed = [(r, self._router.handler_for(r.frame)) for r in reactions]
-                for reaction, handler in routed:
-                    self._take(reaction, handler)
-        except BrokerError as exc:
-            self._fail(exc)
-        except ConnectionLost as exc:  # end of stream: expected after our DISCONNECT
-            self._fail(Closed(str(exc)) if self._closing or self._stop.is_set() else exc)
-        except ProtocolError as exc:
-            errors = [frame for frame in exc.frames if isinstance(frame, Error)]
-            self._fail(BrokerError(errors[0]) if errors else self._broken(exc))
-        except (OSError, ValueError) as exc:
-            self._fail(Closed(str(exc)) if self._stop.is_set() else self._broken(exc))
-        except Exception as exc:  # a bug: make it loud, and never leave waiters hanging
-            logger.exception("the reader thread failed")
-            self._fail(self._broken(exc))
-        finally:
-            self._fail(Closed(f"connection to {self.url} closed"))
-            self._close_socket()
-
-    def _broken(self, exc: BaseException) -> ConnectionLost:
-        return ConnectionLost(f"connection to {self.url} failed: {describe_error(exc)}")
-
-    def _take(
-        self, reaction: Reaction, handler: Callable[[ServerFrame], ClientFrame | None] | None
-    ) -> None:
-        frame = reaction.frame
-        logger.debug("received %r", frame)
-        if reaction.reply:  # only if someone registered handlers on the Engine itself
-            with self._write_lock:
-                self._write(reaction.reply)
-        if handler is not None:
-            self._deliver(self._jobs, (handler, frame))
-        if isinstance(frame, Connected):
-            self._connected.set(frame)
-        elif isinstance(frame, Receipt):
-            with self._lock:
-                waiters = [self._receipts.pop(r, None) for r in reaction.receipts]
-            for waiter in waiters:
-                if waiter is not None:
-                    waiter.set(None)
-        elif isinstance(frame, Error):
-            raise BrokerError(frame)
-        elif isinstance(frame, Message) and handler is None:
-            inbox = self._inbox_for(frame)
-            if inbox is None:
-                logger.warning("MESSAGE for unknown subscription %r dropped", frame.subscription)
-            else:
-                self._deliver(inbox.channel, frame)
-
-    def _inbox_for(self, message: Message) -> Inbox | None:
-        with self._lock:
-            if message.subscription is not None:
-                return self._inboxes.get(message.subscription)
-            # A 1.0 MESSAGE may name no subscription: go by destination when unambiguous.
-            found = [i for i in self._inboxes.values() if i.destination == message.destination]
-        return found[0] if len(found) == 1 else None
-
-    def _deliver(self, channel: Channel[_T], item: _T) -> None:
-        """Put `item` in `channel`; when it is full, wait for room (the broker then waits too)."""
-        if channel.put(item, 0):
-            return
-        self._paused = True
-        logger.debug("a consumer lags; reading pauses until its queue has room")
-        try:
-            while not channel.put(item, SLICE) and not self._stop.is_set():
-                pass
-        finally:
-            self._last_received = time.monotonic()  # the silence deadline restarts
-            self._paused = False
-
-    # -- the heart-beat thread -------------------------------------------------------------
-
-    def _heartbeat_loop(self) -> None:
-        send_ms, receive_ms = self.engine.heart_beat
-        tick = max(min(ms for ms in (send_ms, receive_ms) if ms) / 1000 / 2, 0.01)
-        while not self._stop.wait(tick):
-            now = time.monotonic()
-            if send_ms and now - self._last_sent >= send_ms / 1000 - tick:
-                self._send_heartbeat()
-            if self._paused:  # read first: the reader sets _last_received before unpausing
-                continue
-            deadline = peer_deadline(self._last_received, receive_ms)
-            if deadline is not None and now > deadline:
-                self._fail(
-                    HeartbeatTimeout(
-                        f"{self.url} sent nothing for {now - self._last_received:.1f} s "
-                        f"(heart-beat every {receive_ms} ms expected)"
-                    )
-                )
-
-    def _send_heartbeat(self) -> None:
-        # A write in progress holds the lock, and is as good as a heart-beat: skip, never wait.
-        if not self._write_lock.acquire(blocking=False):
-            return
-        try:
-            self._write(EOL)
-        except ConnectionLost:
-            pass  # already recorded by _write
-        finally:
-            self._write_lock.release()
-
-    # -- the dispatcher thread -------------------------------------------------------------
-
-    def _dispatch_loop(self) -> None:
-        while (job := self._jobs.get(None)) is not None:
-            handler, frame = job
-            try:
-                self._run(handler, frame)
-            finally:
-                self._jobs.task_done()
-
-    def _run(
-        self, handler: Callable[[ServerFrame], ClientFrame | None], frame: ServerFrame
-    ) -> None:
-        name = getattr(handler, "__qualname__", repr(handler))
-        try:
-            reply = handler(frame)
-        except Exception:
-            logger.exception("handler %s failed on %s", name, frame.command)
-            return
-        if reply is not None:
-            try:
-                self._transmit(lambda: reply)
-            except (ConnectionLost, LocalProtocolError) as exc:
-                logger.warning(
-                    "the %s returned by handler %s was not sent: %s", reply.command, name, exc
-                )

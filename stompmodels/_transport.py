@@ -19,10 +19,10 @@ class BrokerError(ConnectionLost):
     """The broker sent an ERROR frame (and closed the session); `frame` is that ERROR."""
 
     def __init__(self, frame: Error) -> None:
-        reason = (
-            frame.message or frame.text.strip().splitlines()[0] if frame.body else frame.message
-        )
-        super().__init__(f"the broker sent ERROR: {reason or '(no message)'}")
+        # The message header, else the body's first line (ActiveMQ puts a stack trace there).
+        lines = frame.body.decode(errors="replace").strip().splitlines()
+        reason = frame.message or (lines[0] if lines else "(no message)")
+        super().__init__(f"the broker sent ERROR: {reason}")
         self.frame = frame
 
 

@@ -11,9 +11,11 @@ with Client("stomp://guest:guest@127.0.0.1:61613/") as client:
 ```
 
 Every call that waits is bounded by the client's `timeout` (or the one given), and fails at once
-with ConnectionLost (BrokerError, HeartbeatTimeout) when the connection ends. A reader thread
-reads the socket; handlers registered with `client.on` run on a dispatcher thread, so a slow
-handler never delays the reading of heart-beats. See `_blocking_core` for the threads and locks.
+with ConnectionLost (BrokerError, HeartbeatTimeout) when the connection ends. The one wait
+without a deadline is iterating a subscription (`for message in subscription`), which ends when
+the subscription or the connection does. A reader thread reads the socket; handlers registered
+with `client.on` run on a dispatcher thread, so a slow handler never delays the reading of
+heart-beats. `_blocking_threads` describes the threads, `_blocking_core` the locks.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from typing import Self
 
 from pydantic import SecretStr
 
-from ._blocking_core import Connection, Inbox
+from ._blocking_core import Inbox
 from ._blocking_sync import Channel, Closed, fresh
+from ._blocking_threads import Session
 from ._errors import LocalProtocolError
 from ._frames import Connected, Message, Subscribe
 from ._headers import AckMode, HeartBeat
@@ -129,7 +132,7 @@ class Subscription:
         self.client._unsubscribe(self, receipt=receipt)
 
 
-class Client(Connection):
+class Client(Session):
     """A blocking STOMP client.
 
     ``with Client("stomp://guest:guest@127.0.0.1:61613/") as client:`` connects, and disconnects
@@ -219,7 +222,8 @@ class Client(Connection):
         """Register a handler, as `Engine.on`; it runs on the dispatcher thread.
 
         A Message it takes is not queued on its subscription. The frame it returns (an ACK,
-        say) is sent; an exception it raises is logged.
+        say, from ``client.engine.ack(message)``) is sent; an exception it raises is logged.
+        Handlers must not be registered on `client.engine` itself: those would run on the reader.
         """
         with self._engine_lock:
             return self._router.on(
@@ -242,7 +246,11 @@ class Client(Connection):
         transaction: str | None = None,
         omit_content_length: bool = False,
     ) -> None:
-        """Send a message; with `receipt`, wait until the broker confirms it."""
+        """Send a message; with `receipt`, wait until the broker confirms it.
+
+        RabbitMQ sends the RECEIPT of a SEND inside a transaction only after the COMMIT, so
+        waiting for it inside the transaction times out there.
+        """
         _, waiter = self._transmit(
             lambda: self.engine.send(
                 destination,

@@ -1,9 +1,11 @@
-"""Broker URLs: schemes, defaults, credentials, vhosts, failover lists, clear errors."""
+"""Broker URLs and broker errors: what a transport tells its user about where and why."""
 
 from __future__ import annotations
 
 import pytest
 
+from stompmodels import Error
+from stompmodels._transport import BrokerError
 from stompmodels._url import BrokerURL, parse_url, parse_urls
 
 
@@ -59,3 +61,16 @@ def test_failover_lists() -> None:
     assert [u.host for u in parse_urls("stomp://a, stomp://b")] == ["a", "b"]
     with pytest.raises(ValueError, match="no broker URL"):
         parse_urls([])
+
+
+@pytest.mark.parametrize(
+    ("frame", "shown"),
+    [
+        (Error(message="Bad CONNECT", body=b"details"), "Bad CONNECT"),
+        (Error(body=b"\njava.lang.Exception: boom\n\tat x\n"), "java.lang.Exception: boom"),
+        (Error(body=b"\n"), "(no message)"),
+        (Error(body=b"\xff\xfe"), "\ufffd"),
+    ],
+)
+def test_broker_errors_say_what_the_broker_said(frame: Error, shown: str) -> None:
+    assert shown in str(BrokerError(frame))
