@@ -63,6 +63,9 @@ TRANSITIONS: Final[dict[tuple[State, Input], State]] = {
     (State.DISCONNECTING, Receipt): State.DISCONNECTING,
     (State.DISCONNECTING, Event.DISCONNECT_RECEIPT): State.CLOSED,
     (State.DISCONNECTING, Error): State.CLOSED,
+    # A server may explain itself more than once (RabbitMQ sends an ERROR per pipelined bad
+    # frame before closing); further ERRORs change nothing.
+    (State.CLOSED, Error): State.CLOSED,
     # The transport reports a closed connection.
     **{(state, Event.CONNECTION_LOST): State.CLOSED for state in State},
 }

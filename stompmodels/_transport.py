@@ -21,7 +21,11 @@ class BrokerError(ConnectionLost):
     def __init__(self, frame: Error) -> None:
         # The message header, else the body's first line (ActiveMQ puts a stack trace there).
         lines = frame.body.decode(errors="replace").strip().splitlines()
-        reason = frame.message or (lines[0] if lines else "(no message)")
+        detail = lines[0][:200] if lines else ""
+        if frame.message and detail:
+            reason = f"{frame.message} ({detail})"
+        else:
+            reason = frame.message or detail or "(no message)"
         super().__init__(f"the broker sent ERROR: {reason}")
         self.frame = frame
 

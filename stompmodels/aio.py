@@ -36,6 +36,7 @@ from ._transport import (
 from ._url import BrokerURL, parse_urls
 
 logger = logging.getLogger("stompmodels.aio")
+logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the application decides
 
 _READ_SIZE: Final = 64 * 1024
 T = TypeVar("T")
@@ -193,6 +194,13 @@ class Client:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+        if error is None and self.failure is not None:
+            raise self.failure  # e.g. an ERROR after a send without receipt: never lost silently
+
+    @property
+    def failure(self) -> ConnectionLost | None:
+        """Why the client stopped, if it failed (None while it runs or after a clean close)."""
+        return None if isinstance(self._final, _Closed) else self._final
 
     async def connect(self) -> Connected:
         """Connect to the first broker that answers (each tried once); return its CONNECTED."""
@@ -294,11 +302,11 @@ class Client:
 
     async def ack(self, message: Message, *, transaction: str | None = None) -> None:
         """Acknowledge `message` with the headers of the negotiated version."""
-        self._write(self.engine.ack(message, transaction=transaction))
+        await self._send_and_confirm(self.engine.ack(message, transaction=transaction), None)
 
     async def nack(self, message: Message, *, transaction: str | None = None) -> None:
         """Reject `message` (STOMP 1.1+)."""
-        self._write(self.engine.nack(message, transaction=transaction))
+        await self._send_and_confirm(self.engine.nack(message, transaction=transaction), None)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[str]:
@@ -455,6 +463,8 @@ class Client:
         connection = self._current()
         waiter = self._expect_receipt(connection, receipt) if receipt else None
         self._write(frame)
+        assert connection.writer is not None
+        await connection.writer.drain()  # back-pressure when the socket's buffer is full
         if waiter is not None:
             try:
                 async with asyncio.timeout(self.timeout):

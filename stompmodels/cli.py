@@ -171,7 +171,7 @@ def _run(args: argparse.Namespace) -> int:
     url = broker_url(getattr(args, "url", None))
     headers = dict(args.header)
     if args.command == "send":
-        body: bytes = read_input("-") if args.body == "-" else args.body.encode()
+        body: bytes | str = read_input("-") if args.body == "-" else args.body
         options = SendOptions(
             url, args.destination, body, headers, args.content_type, args.count, args.receipt
         )
@@ -180,6 +180,10 @@ def _run(args: argparse.Namespace) -> int:
         url, args.destination, headers, args.count, args.ack, args.timeout, args.json
     )
     return asyncio.run(listen(listening))
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def describe(error: BaseException) -> str:
@@ -191,7 +195,7 @@ def describe(error: BaseException) -> str:
             first = next(iter(frame.text.strip().splitlines()), "")
             if first and first not in detail:
                 detail = f"{detail} ({first})" if detail else first
-        return f"the broker sent ERROR: {detail or '(no message)'}"
+        return f"the broker sent ERROR: {_shorten(detail) or '(no message)'}"
     if isinstance(error, ProtocolError):
         where = "" if error.offset is None else f" at byte {error.offset}"
         return f"protocol error{where}: {error.reason}"

@@ -125,12 +125,24 @@ def test_a_transaction_cut_short_is_not_replayed() -> None:
 
 def test_without_reconnect_a_cut_ends_the_iterators_with_the_error() -> None:
     async def scenario() -> None:
-        async with Client(RABBITMQ, timeout=5) as client:
-            subscription = await client.subscribe(queue())
-            await cut_all_connections()
-            with pytest.raises(ConnectionLost):
+        client = Client(RABBITMQ, timeout=5)
+        with pytest.raises(ConnectionLost):
+            async with client:
+                subscription = await client.subscribe(queue())
+                await cut_all_connections()
                 async with asyncio.timeout(10):
                     async for _ in subscription:
                         pass
+        assert client.failure is not None
 
     asyncio.run(scenario())
+
+
+def test_an_error_after_a_send_without_receipt_is_raised_on_exit() -> None:
+    async def scenario() -> None:
+        async with Client(RABBITMQ, timeout=5) as client:
+            await client.send("/invalid/x", "RabbitMQ refuses this destination")
+            await asyncio.sleep(1)
+
+    with pytest.raises(ConnectionLost, match="Unknown destination"):
+        asyncio.run(scenario())
