@@ -11,6 +11,9 @@ import pytest
 
 from stompmodels.aio import Backoff, BrokerURL, Client, ConnectionEvent, ConnectionLost
 
+from ._brokers import RABBITMQ as RABBITMQ_BROKER
+from .conftest import BrokerGate
+
 # A vhost of our own, so cutting its connections leaves every other client alone.
 VHOST = "stompmodels-reconnect"
 RABBITMQ = f"stomp://guest:guest@127.0.0.1:61613/{VHOST}"
@@ -30,7 +33,8 @@ def rabbitmqctl(*arguments: str) -> int:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def vhost() -> None:
+def vhost(brokers: BrokerGate) -> None:
+    brokers.require(RABBITMQ_BROKER)
     rabbitmqctl("add_vhost", VHOST)  # fails harmlessly when it exists
     assert rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*") == 0
 

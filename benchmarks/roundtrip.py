@@ -1,0 +1,1188 @@
+"""Round-trip benchmark: messages per second through real brokers, against a raw-socket ceiling.
+
+Run ``python benchmarks/roundtrip.py``; options ``--broker rabbitmq|activemq|both`` (default
+both), ``--count N`` (default 10,000), ``--quick`` (2,000), ``--repeats`` (3), ``--timeout``
+(seconds per run, 120), ``--prefetch`` (1000) and ``--only raw,stompmodels,...``.
+
+Every run publishes N messages with 1 KiB bodies to a queue and consumes them from the same
+queue: one publisher connection and one consumer connection, working concurrently. The
+subscription is confirmed (RECEIPT) before the clock starts; the clock runs from the first SEND
+to the moment the consumer holds the N-th MESSAGE (and, in client-individual mode, has issued
+its ACK). Each implementation runs in two ack modes, client-individual (one ACK per message)
+and auto, side by side in the same run:
+
+* raw socket (the ceiling): two plain sockets in one thread, multiplexed with ``selectors``.
+  The publisher writes the same pre-encoded SEND frames, byte for byte what stompmodels encodes;
+  the consumer only finds frame ends (content-length, else the NUL) and, in client-individual
+  mode, copies each ``ack`` header into a pre-encoded ACK frame. No client logic.
+* stompmodels: two ``stompmodels.aio.Client``; ``send()`` without receipt, the subscription's
+  async iterator, ``Subscription.ack`` per message.
+* stomp.py: two ``stomp.Connection12`` (threaded; a listener counts and ACKs in
+  ``on_message``; ``auto_decode`` off, so bodies stay bytes); the publisher runs in a thread.
+* stompman: two ``stompman.Client``; ``send()``, ``subscribe_with_manual_ack`` with
+  ``await frame.ack()`` in client-individual mode, ``subscribe(ack="auto")`` in auto mode.
+
+Every SUBSCRIBE carries the same prefetch (RabbitMQ ``prefetch-count``, ActiveMQ
+``activemq.prefetchSize``). Each figure is the best of ``--repeats`` runs, the implementations
+taking turns so that a busy spell of the machine hits them alike; beside messages per second
+the table shows the client process's CPU time per message (all threads, user and system), which
+a busy machine disturbs less than wall time. Then each target of the issue is printed with PASS
+or FAIL and the measured ratio.
+
+Every run is bounded by the run timeout (connect to close); a run that fails or times out is
+reported as FAILED and the script exits 1 (missed targets do not change the exit status). Queue
+names carry a uuid; the repeats of one implementation and ack mode share a queue, which each
+run leaves empty, and after the runs every queue is checked to be empty (a leftover fails the
+run). RabbitMQ makes the queues durable, so they are deleted at the end with
+``rabbitmqctl delete_queue`` (found on PATH or in /usr/sbin); ActiveMQ's stay, empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import datetime
+import gc
+import importlib.metadata
+import math
+import os
+import platform
+import selectors
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal, cast
+
+import pydantic
+import stomp
+import stomp.utils
+import stompman
+from stompman.connection import Connection as StompmanConnection
+from stompman.frames import AnyClientFrame, ConnectFrame
+
+# Run from a checkout without installing: measure the working tree's package.
+_ROOT: Final = Path(__file__).resolve().parent.parent
+if (_ROOT / "stompmodels" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from stompmodels import Send  # noqa: E402
+from stompmodels.aio import Client  # noqa: E402
+
+KIB: Final = 1024
+BODY: Final = (b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_" * 16)[:KIB]
+DEFAULT_COUNT: Final = 10_000
+QUICK_COUNT: Final = 2_000
+REPEATS: Final = 3
+PREFETCH: Final = 1000
+RUN_TIMEOUT: Final = 120.0
+SETUP_TIMEOUT: Final = 10.0
+"""Bound of each step outside the timed part (connect, subscribe, close), within a run."""
+HEART_BEAT: Final = (10_000, 10_000)
+"""The clients' heart-beats (stompman busy-loops with 0); the raw sockets ask for none."""
+LOGIN: Final = "guest"
+PASSCODE: Final = "guest"
+VHOST: Final = "/"
+READ_SIZE: Final = 64 * KIB
+DRAIN_QUIET: Final = 0.3
+
+# Targets from the issue.
+VS_RAW_TARGET: Final = 0.85
+
+AckName = Literal["client-individual", "auto"]
+ACK_MODES: Final[tuple[AckName, ...]] = ("client-individual", "auto")
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    """A broker on loopback and the SUBSCRIBE header that sets its prefetch."""
+
+    key: str
+    name: str
+    host: str
+    port: int
+    prefetch_header: str
+
+
+BROKERS: Final = {
+    "rabbitmq": Broker("rabbitmq", "RabbitMQ", "127.0.0.1", 61613, "prefetch-count"),
+    "activemq": Broker("activemq", "ActiveMQ", "127.0.0.1", 61614, "activemq.prefetchSize"),
+}
+
+
+class BenchmarkError(Exception):
+    """A run could not complete: the message says what happened."""
+
+
+@dataclass(slots=True)
+class Meter:
+    """The clock of one run: wall and process CPU time from the first SEND (``start``) to the
+    N-th MESSAGE (``stop``), and how many messages the consumer has taken so far."""
+
+    deadline: float
+    """time.monotonic() by which the run must be over (connect to close)."""
+    received: int = 0
+    started: float = 0.0
+    stopped: float = 0.0
+    cpu_started: float = 0.0
+    cpu_stopped: float = 0.0
+
+    def check(self) -> None:
+        """Raise TimeoutError once the deadline has passed (publish loops call it per SEND:
+        a loop that never yields to its event loop cannot be cancelled by asyncio.timeout)."""
+        if time.monotonic() > self.deadline:
+            raise TimeoutError
+
+    def start(self) -> None:
+        """Just before the first SEND."""
+        self.cpu_started = time.process_time()
+        self.started = time.perf_counter()
+
+    def stop(self) -> None:
+        """When the consumer holds the N-th MESSAGE (and has issued its ACK)."""
+        self.stopped = time.perf_counter()
+        self.cpu_stopped = time.process_time()
+
+    @property
+    def seconds(self) -> float:
+        """Wall-clock seconds between start and stop."""
+        return self.stopped - self.started
+
+    @property
+    def cpu(self) -> float:
+        """CPU seconds of this process (every thread) between start and stop."""
+        return self.cpu_stopped - self.cpu_started
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """One timed run: where, how many, which ack mode, and its time bound."""
+
+    broker: Broker
+    queue: str
+    count: int
+    ack: AckName
+    prefetch: int
+    timeout: float
+
+    @property
+    def destination(self) -> str:
+        """The STOMP destination of the queue."""
+        return f"/queue/{self.queue}"
+
+    @property
+    def manual(self) -> bool:
+        """Whether the consumer ACKs every message."""
+        return self.ack == "client-individual"
+
+    @property
+    def subscribe_headers(self) -> dict[str, str]:
+        """The prefetch header every implementation puts on its SUBSCRIBE."""
+        return {self.broker.prefetch_header: str(self.prefetch)}
+
+
+def remaining(deadline: float) -> float:
+    """Seconds left until ``deadline`` (time.monotonic); raises once it has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
+
+
+def check_body(body: bytes | str | None) -> None:
+    """The last message must carry the body that was sent."""
+    if body != BODY:
+        raise BenchmarkError(f"the last message's body differs from what was sent: {body!r:.60}")
+
+
+# --------------------------------------------------------------------------------------------
+# Raw sockets: the ceiling
+
+
+def send_frame(destination: str) -> bytes:
+    """The pre-encoded SEND every raw publisher writes (checked equal to stompmodels')."""
+    head = f"SEND\ndestination:{destination}\ncontent-length:{len(BODY)}\n\n"
+    return head.encode() + BODY + b"\x00"
+
+
+_ACK_HEAD: Final = b"ACK\nid:"
+_ACK_TAIL: Final = b"\n\n\x00"
+_CONTENT_LENGTH: Final = b"\ncontent-length:"
+_ACK_HEADER: Final = b"\nack:"
+
+
+def parse_head(frame: bytes) -> tuple[str, dict[str, str]]:
+    """Command and headers of a setup frame (CONNECTED, RECEIPT, ERROR); untimed."""
+    head = frame.partition(b"\n\n")[0].decode("utf-8", "replace")
+    command, _, rest = head.partition("\n")
+    headers: dict[str, str] = {}
+    for line in rest.split("\n") if rest else ():
+        name, _, value = line.partition(":")
+        headers.setdefault(name, value)
+    return command, headers
+
+
+def read_frame(sock: socket.socket, buf: bytes, deadline: float) -> tuple[bytes, bytes]:
+    """Block until ``buf`` plus what arrives holds a whole frame: (frame, the bytes after it)."""
+    for _ in range(100_000):
+        buf = buf.lstrip(b"\r\n")
+        end = buf.find(b"\x00")
+        if end >= 0:
+            return buf[:end], buf[end + 1 :]
+        sock.settimeout(remaining(deadline))
+        data = sock.recv(READ_SIZE)
+        if not data:
+            raise BenchmarkError("the broker closed the connection")
+        buf += data
+    raise BenchmarkError("no frame in 100,000 reads")
+
+
+def expect(
+    sock: socket.socket, buf: bytes, command: str, deadline: float
+) -> tuple[dict[str, str], bytes]:
+    """Read one frame and insist it is ``command``; an ERROR becomes a BenchmarkError."""
+    frame, rest = read_frame(sock, buf, deadline)
+    got, headers = parse_head(frame)
+    if got != command:
+        detail = headers.get("message") or frame[:200].decode("utf-8", "replace")
+        raise BenchmarkError(f"expected {command}, the broker sent {got}: {detail}")
+    return headers, rest
+
+
+def await_receipt(sock: socket.socket, buf: bytes, deadline: float) -> tuple[int, bytes]:
+    """Read frames until a RECEIPT: (MESSAGE frames passed on the way, bytes after it)."""
+    for messages in range(1_000_000):  # the deadline bounds it first
+        frame, buf = read_frame(sock, buf, deadline)
+        command, headers = parse_head(frame)
+        if command == "RECEIPT":
+            return messages, buf
+        if command != "MESSAGE":
+            raise BenchmarkError(f"the broker sent {command}: {headers.get('message', '')}")
+    raise BenchmarkError("no RECEIPT in 1,000,000 frames")
+
+
+def raw_open(broker: Broker, deadline: float) -> tuple[socket.socket, dict[str, str], bytes]:
+    """A socket with a STOMP 1.2 session: (socket, CONNECTED headers, bytes read beyond it)."""
+    sock = socket.create_connection((broker.host, broker.port), timeout=remaining(deadline))
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio does
+        connect = (
+            f"CONNECT\naccept-version:1.2\nhost:{VHOST}\nlogin:{LOGIN}\npasscode:{PASSCODE}\n"
+            "heart-beat:0,0\n\n\x00"
+        )
+        sock.sendall(connect.encode())
+        headers, rest = expect(sock, b"", "CONNECTED", deadline)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, headers, rest
+
+
+def raw_close(sock: socket.socket, buf: bytes, deadline: float) -> None:
+    """DISCONNECT with a receipt, wait for it (bounded), close."""
+    try:
+        sock.setblocking(True)
+        sock.settimeout(remaining(deadline))
+        sock.sendall(b"DISCONNECT\nreceipt:bye\n\n\x00")
+        await_receipt(sock, buf, deadline)
+    finally:
+        sock.close()
+
+
+def leftover(broker: Broker, queue: str) -> int:
+    """Subscribe (auto ack) to a queue after its runs and count what still arrives within a
+    quiet spell of DRAIN_QUIET seconds: every run must have consumed (and ACKed) all it sent."""
+    deadline = time.monotonic() + SETUP_TIMEOUT
+    sock, _, buf = raw_open(broker, deadline)
+    try:
+        subscribe = f"SUBSCRIBE\nid:0\ndestination:/queue/{queue}\nack:auto\nreceipt:s\n\n\x00"
+        sock.sendall(subscribe.encode())
+        found, buf = await_receipt(sock, buf, deadline)
+        while True:  # each read waits at most DRAIN_QUIET; the deadline bounds the loop
+            used, count, _ = raw_scan(buf, manual=False)
+            buf = buf[used:]
+            found += count
+            sock.settimeout(min(DRAIN_QUIET, remaining(deadline)))
+            try:
+                data = sock.recv(READ_SIZE)
+            except TimeoutError:
+                break
+            if not data:
+                raise BenchmarkError("the broker closed the connection")
+            buf += data
+        raw_close(sock, buf, deadline)
+    finally:
+        sock.close()
+    return found
+
+
+def raw_scan(buf: bytes, manual: bool) -> tuple[int, int, bytes]:
+    """Find whole MESSAGE frames in ``buf``: (bytes consumed, messages, ACK frames to send).
+
+    The least parsing there is: the head's end, content-length (else the NUL) for the body's
+    end, and in client-individual mode the ``ack`` header, copied as-is (still escaped) into a
+    pre-encoded ACK frame.
+    """
+    pos = 0
+    count = 0
+    size = len(buf)
+    acks: list[bytes] = []
+    while True:
+        while pos < size and buf[pos] in b"\r\n":  # heart-beats and EOLs after frames
+            pos += 1
+        head_end = buf.find(b"\n\n", pos)
+        if head_end < 0:
+            break
+        length_at = buf.find(_CONTENT_LENGTH, pos, head_end)
+        if length_at >= 0:
+            value_at = length_at + len(_CONTENT_LENGTH)
+            end = head_end + 2 + int(buf[value_at : buf.find(b"\n", value_at, head_end + 1)])
+            if end >= size:
+                break
+            if buf[end] != 0:
+                raise BenchmarkError("a frame does not end where its content-length says")
+        else:
+            end = buf.find(b"\x00", head_end + 2)
+            if end < 0:
+                break
+        if not buf.startswith(b"MESSAGE\n", pos):
+            command, headers = parse_head(buf[pos:end])
+            raise BenchmarkError(f"the broker sent {command}: {headers.get('message', '')}")
+        if manual:
+            ack_at = buf.find(_ACK_HEADER, pos, head_end)
+            if ack_at < 0:
+                raise BenchmarkError("a MESSAGE without an ack header")
+            value_at = ack_at + len(_ACK_HEADER)
+            acks.append(_ACK_HEAD + buf[value_at : buf.find(b"\n", value_at, head_end + 1)])
+            acks.append(_ACK_TAIL)
+        count += 1
+        pos = end + 1
+    return pos, count, b"".join(acks)
+
+
+def run_raw(spec: RunSpec, meter: Meter) -> None:
+    """Two raw sockets in one selector loop, from the first SEND to the N-th MESSAGE."""
+    deadline = meter.deadline
+    payload = send_frame(spec.destination) * spec.count  # pre-encoded before the clock starts
+    consumer, _, buf = raw_open(spec.broker, deadline)
+    try:
+        publisher, _, publisher_buf = raw_open(spec.broker, deadline)
+    except BaseException:
+        consumer.close()
+        raise
+    try:
+        prefetch = "".join(f"{name}:{value}\n" for name, value in spec.subscribe_headers.items())
+        subscribe = (
+            f"SUBSCRIBE\nid:0\ndestination:{spec.destination}\nack:{spec.ack}\n{prefetch}"
+            "receipt:subscribed\n\n\x00"
+        )
+        consumer.sendall(subscribe.encode())
+        _, buf = expect(consumer, buf, "RECEIPT", deadline)
+        buf, acks = _raw_pump(
+            publisher, consumer, payload, buf=buf, spec=spec, meter=meter, deadline=deadline
+        )
+        consumer.setblocking(True)
+        consumer.settimeout(remaining(deadline))
+        consumer.sendall(acks)
+        raw_close(consumer, buf, deadline)
+        raw_close(publisher, publisher_buf, deadline)
+    finally:
+        consumer.close()
+        publisher.close()
+
+
+def _raw_pump(
+    publisher: socket.socket,
+    consumer: socket.socket,
+    payload: bytes,
+    *,
+    buf: bytes,
+    spec: RunSpec,
+    meter: Meter,
+    deadline: float,
+) -> tuple[bytes, bytes]:
+    """The timed part: write ``payload`` and read MESSAGE frames (ACKing them) until N arrived.
+
+    Returns the bytes read beyond the last frame and the ACKs not yet written.
+    """
+    consumer.setblocking(False)
+    publisher.setblocking(False)
+    view = memoryview(payload)
+    sent = received = 0
+    acks = b""
+    writing_acks = False
+    with selectors.DefaultSelector() as selector:
+        selector.register(publisher, selectors.EVENT_WRITE)
+        selector.register(consumer, selectors.EVENT_READ)
+        meter.start()
+        while received < spec.count:  # each pass waits at most 1 s; the deadline bounds it
+            for key, _ in selector.select(min(1.0, remaining(deadline))):
+                if key.fileobj is publisher:
+                    with contextlib.suppress(BlockingIOError):
+                        sent += publisher.send(view[sent:])
+                    if sent >= len(view):
+                        selector.unregister(publisher)
+                    continue
+                with contextlib.suppress(BlockingIOError):
+                    data = consumer.recv(READ_SIZE)
+                    if not data:
+                        raise BenchmarkError("the broker closed the consumer's connection")
+                    buf = buf + data if buf else data
+                    used, count, new_acks = raw_scan(buf, spec.manual)
+                    buf = buf[used:]
+                    received += count
+                    meter.received = received
+                    acks += new_acks
+                if acks:
+                    with contextlib.suppress(BlockingIOError):
+                        acks = acks[consumer.send(acks) :]
+                if bool(acks) != writing_acks:
+                    writing_acks = bool(acks)
+                    events = selectors.EVENT_READ | (selectors.EVENT_WRITE * writing_acks)
+                    selector.modify(consumer, events)
+        meter.stop()
+    if received != spec.count:
+        raise BenchmarkError(f"received {received} messages, {spec.count} were sent")
+    return buf, acks
+
+
+# --------------------------------------------------------------------------------------------
+# stompmodels.aio
+
+
+def run_stompmodels(spec: RunSpec, meter: Meter) -> None:
+    """One publisher and one consumer ``stompmodels.aio.Client`` in one event loop."""
+    asyncio.run(_stompmodels(spec, meter))
+
+
+async def _stompmodels(spec: RunSpec, meter: Meter) -> None:
+    def client() -> Client:
+        return Client(
+            host=spec.broker.host,
+            port=spec.broker.port,
+            login=LOGIN,
+            passcode=PASSCODE,
+            vhost=VHOST,
+            heart_beat=HEART_BEAT,
+            timeout=SETUP_TIMEOUT,
+        )
+
+    async with asyncio.timeout(spec.timeout), client() as consumer, client() as publisher:
+        subscription = await consumer.subscribe(
+            spec.destination, ack=spec.ack, headers=spec.subscribe_headers
+        )
+
+        async def consume() -> None:
+            async for message in subscription:  # ends when the client closes
+                if spec.manual:
+                    await subscription.ack(message)
+                meter.received += 1
+                if meter.received == spec.count:
+                    meter.stop()
+                    check_body(message.body)
+                    return
+            raise BenchmarkError(f"the subscription ended after {meter.received} messages")
+
+        consumer_task = asyncio.create_task(consume())
+        try:
+            meter.start()
+            for _ in range(spec.count):
+                meter.check()
+                await publisher.send(spec.destination, BODY)
+            await consumer_task
+        finally:
+            consumer_task.cancel()
+
+
+# --------------------------------------------------------------------------------------------
+# stompman
+
+
+@dataclasses.dataclass(kw_only=True, slots=True)
+class _VhostConnection(StompmanConnection):
+    """stompman puts the TCP host into CONNECT's ``host`` header, which RabbitMQ reads as the
+    vhost ("Virtual host '127.0.0.1' access denied"); this sends the real vhost instead.
+    Only CONNECT is touched: every other frame goes through stompman's own code."""
+
+    async def write_frame(self, frame: AnyClientFrame) -> None:
+        if isinstance(frame, ConnectFrame):
+            headers = frame.headers.copy()
+            headers["host"] = VHOST
+            frame = ConnectFrame(headers=headers)
+        await StompmanConnection.write_frame(self, frame)
+
+
+def run_stompman(spec: RunSpec, meter: Meter) -> None:
+    """One publisher and one consumer ``stompman.Client`` in one event loop."""
+    asyncio.run(_stompman(spec, meter))
+
+
+async def _stompman(spec: RunSpec, meter: Meter) -> None:
+    done = asyncio.Event()
+    failures: list[str] = []
+    last_body: list[bytes] = []
+
+    def finished(body: bytes) -> None:
+        meter.stop()
+        last_body.append(body)  # checked below: stompman logs and swallows handler exceptions
+        done.set()
+
+    async def on_manual(frame: stompman.AckableMessageFrame) -> None:
+        await frame.ack()
+        meter.received += 1
+        if meter.received == spec.count:
+            finished(frame.body)
+
+    async def on_auto(frame: stompman.MessageFrame) -> None:
+        meter.received += 1
+        if meter.received == spec.count:
+            finished(frame.body)
+
+    def on_exception(error: Exception, frame: stompman.MessageFrame) -> None:
+        failures.append(f"{type(error).__name__}: {error}")
+        done.set()
+
+    def client() -> stompman.Client:
+        return stompman.Client(
+            [stompman.ConnectionParameters(spec.broker.host, spec.broker.port, LOGIN, PASSCODE)],
+            heartbeat=stompman.Heartbeat(*HEART_BEAT),
+            connect_retry_attempts=1,
+            connect_timeout=int(SETUP_TIMEOUT),
+            connection_confirmation_timeout=int(SETUP_TIMEOUT),
+            disconnect_confirmation_timeout=int(SETUP_TIMEOUT),
+            connection_class=_VhostConnection,
+        )
+
+    async with asyncio.timeout(spec.timeout), client() as consumer, client() as publisher:
+        subscription: stompman.ManualAckSubscription | stompman.AutoAckSubscription
+        if spec.manual:
+            subscription = await consumer.subscribe_with_manual_ack(
+                spec.destination,
+                on_manual,
+                ack="client-individual",
+                headers=spec.subscribe_headers,
+                receipt_timeout=SETUP_TIMEOUT,
+            )
+        else:
+            subscription = await consumer.subscribe(
+                spec.destination,
+                on_auto,
+                ack="auto",
+                headers=spec.subscribe_headers,
+                on_suppressed_exception=on_exception,
+                receipt_timeout=SETUP_TIMEOUT,
+            )
+        meter.start()
+        for _ in range(spec.count):
+            meter.check()
+            await publisher.send(BODY, spec.destination)
+        await done.wait()
+        await subscription.unsubscribe()  # stompman's exit waits until no subscription is left
+    if failures:
+        raise BenchmarkError(f"a handler failed: {failures[0]}")
+    check_body(last_body[0] if last_body else None)
+
+
+# --------------------------------------------------------------------------------------------
+# stomp.py
+
+
+class _StompPyListener(stomp.ConnectionListener):
+    """Counts (and in client-individual mode ACKs) messages on stomp.py's receiver thread."""
+
+    def __init__(self, meter: Meter, count: int, ack: Callable[[str], None] | None = None) -> None:
+        self.meter = meter
+        self.count = count
+        self.ack = ack
+        self.connected = threading.Event()
+        self.receipt = threading.Event()
+        self.done = threading.Event()
+        self.error: str | None = None
+        self.last_body: bytes | str | None = None
+
+    def failure(self) -> str | None:
+        """What went wrong on the receiver thread, if anything (a call: it changes under us)."""
+        return self.error
+
+    def _fail(self, reason: str) -> None:
+        if self.error is None:
+            self.error = reason
+        for event in (self.connected, self.receipt, self.done):
+            event.set()
+
+    def on_connected(self, frame: stomp.utils.Frame) -> None:
+        self.connected.set()
+
+    def on_receipt(self, frame: stomp.utils.Frame) -> None:
+        self.receipt.set()
+
+    def on_error(self, frame: stomp.utils.Frame) -> None:
+        self._fail(f"the broker sent ERROR: {frame.headers.get('message', '')}")
+
+    def on_disconnected(self) -> None:
+        if not self.done.is_set():
+            self._fail("the connection closed")
+
+    def on_message(self, frame: stomp.utils.Frame) -> None:
+        if self.ack is not None:
+            self.ack(frame.headers["ack"])
+        self.meter.received += 1
+        if self.meter.received == self.count:
+            self.meter.stop()
+            self.last_body = frame.body
+            self.done.set()
+
+
+def _stomppy_open(spec: RunSpec, listener: _StompPyListener, deadline: float) -> stomp.Connection12:
+    connection = stomp.Connection12(
+        [(spec.broker.host, spec.broker.port)],
+        heartbeats=HEART_BEAT,
+        vhost=VHOST,
+        auto_decode=False,
+        timeout=SETUP_TIMEOUT,
+        reconnect_attempts_max=1,
+    )
+    connection.set_listener("benchmark", listener)
+    connection.connect(LOGIN, PASSCODE, wait=False)  # wait=True would wait without a bound
+    if not listener.connected.wait(min(SETUP_TIMEOUT, remaining(deadline))):
+        _stomppy_close(connection)
+        raise BenchmarkError("stomp.py: no CONNECTED in time")
+    failure = listener.failure()
+    if failure is not None:
+        _stomppy_close(connection)
+        raise BenchmarkError(f"stomp.py: {failure}")
+    return connection
+
+
+def _stomppy_close(connection: stomp.Connection12) -> None:
+    """DISCONNECT with a receipt; stomp.py waits for its receiver thread without a bound, so
+    this runs in a daemon thread that is given SETUP_TIMEOUT seconds."""
+    closer = threading.Thread(
+        target=lambda: connection.disconnect(receipt=str(uuid.uuid4())), daemon=True
+    )
+    closer.start()
+    closer.join(SETUP_TIMEOUT)
+    if closer.is_alive():
+        progress_note(f"stomp.py: DISCONNECT did not finish within {SETUP_TIMEOUT:.0f} s")
+
+
+def run_stomppy(spec: RunSpec, meter: Meter) -> None:
+    """Two ``stomp.Connection12``: a publisher thread, and the consumer's receiver thread."""
+    deadline = meter.deadline
+    consumer_listener = _StompPyListener(meter, spec.count)
+    consumer = _stomppy_open(spec, consumer_listener, deadline)
+    if spec.manual:
+        consumer_listener.ack = consumer.ack
+    publisher_listener = _StompPyListener(Meter(deadline), 0)
+    try:
+        publisher = _stomppy_open(spec, publisher_listener, deadline)
+    except BaseException:
+        _stomppy_close(consumer)
+        raise
+    try:
+        consumer.subscribe(
+            spec.destination,
+            id="0",
+            ack=spec.ack,
+            headers={**spec.subscribe_headers, "receipt": "subscribed"},
+        )
+        if not consumer_listener.receipt.wait(min(SETUP_TIMEOUT, remaining(deadline))):
+            raise BenchmarkError("stomp.py: no RECEIPT for SUBSCRIBE in time")
+        failure = consumer_listener.failure()
+        if failure is not None:
+            raise BenchmarkError(f"stomp.py: {failure}")
+
+        publish_errors: list[BaseException] = []
+
+        def publish() -> None:
+            try:
+                meter.start()
+                for _ in range(spec.count):
+                    meter.check()
+                    publisher.send(spec.destination, BODY)
+            except BaseException as exc:  # reported by the main thread
+                publish_errors.append(exc)
+                consumer_listener.done.set()
+
+        publisher_thread = threading.Thread(target=publish, name="stomp.py publisher", daemon=True)
+        publisher_thread.start()
+        if not consumer_listener.done.wait(remaining(deadline)):
+            raise TimeoutError
+        publisher_thread.join(remaining(deadline))
+        if publish_errors:
+            error = publish_errors[0]
+            if isinstance(error, TimeoutError):
+                raise error
+            raise BenchmarkError(f"stomp.py publisher: {type(error).__name__}: {error}")
+        failure = consumer_listener.failure()
+        if failure is not None and meter.received < spec.count:
+            raise BenchmarkError(f"stomp.py: {failure}")
+        check_body(consumer_listener.last_body)
+    finally:
+        _stomppy_close(publisher)
+        _stomppy_close(consumer)
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring
+
+
+@dataclass(frozen=True, slots=True)
+class Implementation:
+    """One client library (or the raw ceiling) and how to run it once."""
+
+    key: str
+    label: str
+    run: Callable[[RunSpec, Meter], None]
+
+
+IMPLEMENTATIONS: Final = (
+    Implementation("raw", "raw socket (ceiling)", run_raw),
+    Implementation("stompmodels", "stompmodels.aio", run_stompmodels),
+    Implementation("stomp.py", "stomp.py (threads)", run_stomppy),
+    Implementation("stompman", "stompman", run_stompman),
+)
+
+
+@dataclass(slots=True)
+class Cell:
+    """Every run of one implementation in one ack mode on one broker."""
+
+    seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    failure: str | None = None
+
+    def best(self) -> float | None:
+        """The fastest run, if no run failed."""
+        return min(self.seconds) if self.seconds and self.failure is None else None
+
+
+@dataclass(slots=True)
+class Queues:
+    """Queue names: one per broker, implementation and ack mode, reused by the repeats of a
+    cell (each run leaves its queue empty); a failed run's queue is set aside for a new one."""
+
+    prefix: str
+    used: dict[str, list[str]] = field(default_factory=dict)
+    current: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
+
+    def name(self, broker: Broker, impl: Implementation, ack: AckName) -> str:
+        """The queue for this cell's next run."""
+        key = (broker.key, impl.key, ack)
+        if key not in self.current:
+            tag = impl.key.replace(".", "")
+            name = f"{self.prefix}-{tag}-{ack}-{uuid.uuid4().hex[:8]}"
+            self.current[key] = name
+            self.used.setdefault(broker.key, []).append(name)
+        return self.current[key]
+
+    def discard(self, broker: Broker, impl: Implementation, ack: AckName) -> None:
+        """Never reuse this cell's queue: a failed run may have left messages in it."""
+        name = self.current.pop((broker.key, impl.key, ack), None)
+        if name is not None:
+            self.failed.add(name)
+
+
+def run_once(impl: Implementation, spec: RunSpec) -> Meter:
+    """One run's meter; any failure becomes a BenchmarkError that says what happened."""
+    gc.collect()
+    meter = Meter(time.monotonic() + spec.timeout)
+    try:
+        impl.run(spec, meter)
+    except BenchmarkError:
+        raise
+    except TimeoutError:
+        raise BenchmarkError(
+            f"not finished within {spec.timeout:g} s "
+            f"({meter.received:,} of {spec.count:,} messages received)"
+        ) from None
+    except Exception as exc:
+        raise BenchmarkError(f"{type(exc).__name__}: {exc}") from exc
+    if meter.received != spec.count:
+        raise BenchmarkError(f"received {meter.received:,} of {spec.count:,} messages")
+    if not meter.stopped > meter.started > 0:
+        raise BenchmarkError("the run's clock was not started and stopped")
+    return meter
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the command line chose."""
+
+    brokers: list[Broker]
+    implementations: list[Implementation]
+    count: int
+    repeats: int
+    prefetch: int
+    timeout: float
+
+
+def measure(settings: Settings, broker: Broker, queues: Queues) -> dict[tuple[str, AckName], Cell]:
+    """Every implementation in both ack modes on one broker, best of ``repeats``, in turns."""
+    cells = {(impl.key, ack): Cell() for impl in settings.implementations for ack in ACK_MODES}
+    for round_ in range(1, settings.repeats + 1):
+        for ack in ACK_MODES:
+            for impl in settings.implementations:
+                cell = cells[(impl.key, ack)]
+                if cell.failure is not None:
+                    continue
+                spec = RunSpec(
+                    broker,
+                    queues.name(broker, impl, ack),
+                    settings.count,
+                    ack,
+                    settings.prefetch,
+                    settings.timeout,
+                )
+                progress_note(
+                    f"{broker.name}, run {round_}/{settings.repeats}: {impl.label}, {ack}"
+                )
+                try:
+                    meter = run_once(impl, spec)
+                    cell.seconds.append(meter.seconds)
+                    cell.cpu.append(meter.cpu)
+                except BenchmarkError as exc:
+                    cell.failure = str(exc)
+                    queues.discard(broker, impl, ack)
+                    progress_note(f"FAILED: {exc}")
+    return cells
+
+
+def progress_note(message: str) -> None:
+    """Tell the impatient reader what is running (stderr, so the report stays clean)."""
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Brokers: versions and clean-up
+
+
+def probe(broker: Broker) -> str:
+    """The ``server`` header of the broker's CONNECTED, or a BenchmarkError if it is down."""
+    deadline = time.monotonic() + SETUP_TIMEOUT
+    try:
+        sock, headers, rest = raw_open(broker, deadline)
+        raw_close(sock, rest, deadline)
+    except (OSError, TimeoutError) as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        raise BenchmarkError(
+            f"{broker.name} is not answering STOMP on {broker.host}:{broker.port}: {reason}"
+        ) from None
+    return headers.get("server", f"{broker.name} (no server header)")
+
+
+def rabbitmqctl() -> str | None:
+    """The rabbitmqctl command, if this machine has one (it is often in /usr/sbin)."""
+    found = shutil.which("rabbitmqctl")
+    if found is None and os.access("/usr/sbin/rabbitmqctl", os.X_OK):
+        found = "/usr/sbin/rabbitmqctl"
+    return found
+
+
+def check_and_clean_up(queues: Queues, brokers: Sequence[Broker]) -> tuple[list[str], list[str]]:
+    """Check that every queue was left empty, then delete the durable RabbitMQ ones.
+
+    Returns the report lines and the failures (a queue that held messages after its runs).
+    """
+    lines: list[str] = []
+    failures: list[str] = []
+    for broker in brokers:
+        names = queues.used.get(broker.key, [])
+        if not names:
+            continue
+        progress_note(f"checking that {broker.name}'s {len(names)} queues are empty")
+        dirty: list[str] = []
+        drained = 0
+        for name in names:
+            try:
+                found = leftover(broker, name)
+            except (BenchmarkError, OSError, TimeoutError) as exc:
+                failures.append(f"{broker.name} queue {name}: could not check: {exc}")
+                continue
+            if name in queues.failed:
+                drained += found  # a failed run's queue: expected to hold messages
+            elif found:
+                dirty.append(f"{name} ({found})")
+        if dirty:
+            failures.append(
+                f"{broker.name}: messages left after successful runs (their figures are "
+                f"suspect): {', '.join(dirty)}"
+            )
+        good = [name for name in names if name not in queues.failed]
+        checked = f"{len(good) - len(dirty)} of {len(good)} {broker.name} queues empty"
+        note = f"; drained {drained:,} messages left by failed runs" if drained else ""
+        lines.append(f"after the runs: {checked} (subscribed to each, {DRAIN_QUIET} s quiet){note}")
+    names = queues.used.get("rabbitmq", [])
+    if names:
+        progress_note(f"deleting {len(names)} RabbitMQ queues")
+        tool = rabbitmqctl()
+        failed: list[str] = []
+        for name in names:
+            try:
+                result = subprocess.run(
+                    [tool or "rabbitmqctl", "-q", "delete_queue", "--vhost", VHOST, name],
+                    capture_output=True,
+                    timeout=60,
+                    check=False,
+                )
+                if result.returncode != 0:
+                    failed.append(name)
+            except (OSError, subprocess.TimeoutExpired):
+                failed.append(name)
+        deleted = len(names) - len(failed)
+        lines.append(f"clean-up: deleted {deleted} of {len(names)} RabbitMQ queues (rabbitmqctl)")
+        if failed:
+            lines.append(f"  not deleted (run rabbitmqctl delete_queue NAME): {', '.join(failed)}")
+    if queues.used.get("activemq"):
+        lines.append(
+            f"clean-up: ActiveMQ's {len(queues.used['activemq'])} queues stay, empty (STOMP "
+            "cannot delete a destination; no message was persistent)"
+        )
+    return lines, failures
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else whatever platform knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_line(servers: Sequence[str]) -> str:
+    """Platform, CPU, Python, brokers (CONNECTED's server header), libraries, date and load."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"{platform.platform()} | {cpu_model()} ({os.cpu_count()} CPUs) | "
+        f"Python {platform.python_version()} | brokers {', '.join(servers) or 'none'} | "
+        f"stompmodels {importlib.metadata.version('stompmodels')} | "
+        f"pydantic {pydantic.VERSION} | stomp.py {importlib.metadata.version('stomp.py')} | "
+        f"stompman {importlib.metadata.version('stompman')} | {now} | load average {load}"
+    )
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Left-align the first three columns, right-align the rest."""
+    widths = [max(len(cells[i]) for cells in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.ljust(width) if i < 3 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return [line(header), rule, *(line(cells) for cells in rows)]
+
+
+Results = dict[str, dict[tuple[str, AckName], Cell]]
+"""Broker key -> (implementation key, ack mode) -> runs."""
+
+
+def rate(cell: Cell | None, count: int) -> float | None:
+    """Messages per second of the best run, None if the cell failed or did not run."""
+    best = cell.best() if cell is not None else None
+    return count / best if best else None
+
+
+def table_lines(settings: Settings, results: Results) -> list[str]:
+    """The results table: one row per broker, implementation and ack mode."""
+    header = (
+        "broker",
+        "implementation",
+        "ack mode",
+        "msgs/s",
+        "ratio vs raw",
+        "CPU us/msg",
+        "all runs, msgs/s",
+    )
+    rows: list[tuple[str, ...]] = []
+    for broker in settings.brokers:
+        cells = results.get(broker.key)
+        if cells is None:
+            continue
+        for ack in ACK_MODES:
+            ceiling = rate(cells.get(("raw", ack)), settings.count)
+            for impl in settings.implementations:
+                cell = cells[(impl.key, ack)]
+                value = rate(cell, settings.count)
+                runs = " ".join(f"{settings.count / s:,.0f}" for s in cell.seconds)
+                if value is None:
+                    failure = cell.failure or "no run"
+                    rows.append((broker.name, impl.label, ack, "FAILED", "-", "-", failure))
+                    continue
+                ratio = f"{value / ceiling:.2f}x" if ceiling else "-"
+                cpu = f"{min(cell.cpu) / settings.count * 1e6:,.1f}"
+                rows.append((broker.name, impl.label, ack, f"{value:,.0f}", ratio, cpu, runs))
+    return format_table(header, rows)
+
+
+def target_lines(settings: Settings, results: Results) -> list[str]:
+    """Each target of the issue, per broker and ack mode, with PASS/FAIL and the measured ratio."""
+    checks: list[tuple[str, str, str]] = []
+    keys = {impl.key for impl in settings.implementations}
+    for broker in settings.brokers:
+        cells = results.get(broker.key)
+        if cells is None:
+            checks.append((f"{broker.name}: not measured", "FAIL", "broker unavailable"))
+            continue
+        for ack in ACK_MODES:
+            ours = rate(cells.get(("stompmodels", ack)), settings.count)
+            for other, wanted, label in (
+                ("raw", VS_RAW_TARGET, f">= {VS_RAW_TARGET:.2f}x the raw ceiling"),
+                ("stomp.py", 1.0, "ahead of stomp.py"),
+                ("stompman", 1.0, "ahead of stompman"),
+            ):
+                if other not in keys or "stompmodels" not in keys:
+                    continue
+                theirs = rate(cells.get((other, ack)), settings.count)
+                name = f"{broker.name}, {ack}: stompmodels {label}"
+                if ours is None or theirs is None:
+                    checks.append((name, "FAIL", "a run failed"))
+                    continue
+                ratio = ours / theirs
+                ok = ratio >= wanted if other == "raw" else ratio > wanted
+                checks.append((name, "PASS" if ok else "FAIL", f"{ratio:.3f}x {other}"))
+    if not checks:
+        return ["  (stompmodels or the others were not measured)"]
+    width = max(len(name) for name, _, _ in checks)
+    return [f"  {name.ljust(width)}  {status}  ({measured})" for name, status, measured in checks]
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+
+
+def parse_args(argv: Sequence[str] | None) -> Settings:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--broker", choices=("rabbitmq", "activemq", "both"), default="both", help="(both)"
+    )
+    parser.add_argument(
+        "--count", type=int, default=None, help=f"messages per run ({DEFAULT_COUNT:,})"
+    )
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_COUNT:,} messages per run")
+    parser.add_argument(
+        "--repeats", type=int, default=REPEATS, help=f"runs per cell, best kept ({REPEATS})"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=RUN_TIMEOUT, help=f"seconds per run ({RUN_TIMEOUT:.0f})"
+    )
+    parser.add_argument(
+        "--prefetch", type=int, default=PREFETCH, help=f"prefetch on every SUBSCRIBE ({PREFETCH})"
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(impl.key for impl in IMPLEMENTATIONS),
+        help="comma-separated implementations to run (default: all)",
+    )
+    args = parser.parse_args(argv)
+    count = cast(int | None, args.count) or (QUICK_COUNT if args.quick else DEFAULT_COUNT)
+    repeats = cast(int, args.repeats)
+    timeout = cast(float, args.timeout)
+    prefetch = cast(int, args.prefetch)
+    wanted = [key.strip() for key in cast(str, args.only).split(",") if key.strip()]
+    known = {impl.key: impl for impl in IMPLEMENTATIONS}
+    unknown = [key for key in wanted if key not in known]
+    if unknown:
+        parser.error(f"unknown implementation(s) {unknown}; choose from {sorted(known)}")
+    if count < 1 or repeats < 1 or prefetch < 1 or not math.isfinite(timeout) or timeout <= 0:
+        parser.error("--count, --repeats, --prefetch and --timeout must be positive")
+    choice = cast(str, args.broker)
+    brokers = list(BROKERS.values()) if choice == "both" else [BROKERS[choice]]
+    return Settings(
+        brokers=brokers,
+        implementations=[impl for impl in IMPLEMENTATIONS if impl.key in wanted],
+        count=count,
+        repeats=repeats,
+        prefetch=prefetch,
+        timeout=timeout,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run everything and print the report; exit 1 if a broker or a run failed."""
+    settings = parse_args(argv)
+    failures: list[str] = []
+    servers: list[str] = []
+    available: list[Broker] = []
+    for broker in settings.brokers:
+        try:
+            servers.append(f"{probe(broker)} on :{broker.port}")
+            available.append(broker)
+        except BenchmarkError as exc:
+            failures.append(str(exc))
+            progress_note(str(exc))
+
+    same_frame = Send(destination="/queue/x", body=BODY).to_wire("1.2") == send_frame("/queue/x")
+    prefetch_headers = ", ".join(
+        f"{broker.prefetch_header}:{settings.prefetch} ({broker.name})"
+        for broker in BROKERS.values()
+    )
+    preamble = [
+        machine_line(servers),
+        f"workload: {settings.count:,} messages with {len(BODY):,}-byte bodies per run (STOMP "
+        "1.2 SEND with content-length); one publisher and one consumer connection working "
+        "concurrently; wall time from the first SEND to the last MESSAGE received (and ACKed);"
+        f" best of {settings.repeats} runs, implementations taking turns; each run bounded by "
+        f"{settings.timeout:g} s",
+        f"prefetch: {prefetch_headers} on every SUBSCRIBE, in both ack modes (RabbitMQ applies "
+        "it to client-individual only: auto-ack consumers are not limited)",
+        f"heart-beats: {HEART_BEAT[0]},{HEART_BEAT[1]} for the clients, none for the raw "
+        "sockets; stomp.py uses Connection12 (stomp.Connection is its 1.1 class) with "
+        "auto_decode off; stompman gets CONNECT host:/ (its own would name the TCP host)",
+        "CPU us/msg: this process's CPU time (every thread, user and system) from the first "
+        "SEND to the last MESSAGE, per message, lowest of the runs; the broker's is not in it",
+        "raw SEND frame byte-identical to stompmodels' Send(...).to_wire('1.2'): "
+        f"{'yes' if same_frame else 'NO'}",
+        "",
+    ]
+    queues = Queues(prefix=f"stompmodels-bench-{uuid.uuid4().hex[:12]}")
+    results: Results = {}
+    try:
+        for broker in available:
+            results[broker.key] = measure(settings, broker, queues)
+    finally:
+        cleanup, leftovers = check_and_clean_up(queues, available)
+    failures += leftovers
+    for broker_key, cells in results.items():
+        for (impl_key, ack), cell in cells.items():
+            if cell.failure is not None:
+                failures.append(f"{BROKERS[broker_key].name} {impl_key} {ack}: {cell.failure}")
+
+    report = [
+        *preamble,
+        *table_lines(settings, results),
+        "",
+        "targets:",
+        *target_lines(settings, results),
+        "",
+        *cleanup,
+    ]
+    if failures:
+        report += ["", "failures:", *(f"  {failure}" for failure in failures)]
+    print("\n".join(report))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

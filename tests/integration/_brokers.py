@@ -1,0 +1,80 @@
+"""The two real brokers the integration tests use, and how to make sure they are up.
+
+Both listen on loopback only. `ensure` is called once per broker per session (by the
+`brokers` fixture in conftest.py): it tries a TCP connect, runs the idempotent start script
+from ``shared/brokers`` if that fails, and says what is wrong if the broker is still away.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+LOOPBACK: Final = "127.0.0.1"
+CONNECT_TIMEOUT: Final = 1.0  # seconds for the reachability probe
+START_TIMEOUT: Final = 240.0  # seconds for a start script (it installs on a fresh machine)
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    """One broker: where it listens and what it calls itself in CONNECTED's `server`."""
+
+    name: str
+    port: int
+    product: str
+    host: str = LOOPBACK
+    login: str = "guest"
+    passcode: str = "guest"
+
+    @property
+    def url(self) -> str:
+        return f"stomp://{self.login}:{self.passcode}@{self.host}:{self.port}/"
+
+
+RABBITMQ: Final = Broker("rabbitmq", 61613, "RabbitMQ")
+ACTIVEMQ: Final = Broker("activemq", 61614, "ActiveMQ")
+BROKERS: Final = {broker.name: broker for broker in (RABBITMQ, ACTIVEMQ)}
+
+
+def shared_dir() -> Path:
+    """``shared/`` beside the checkout if it is there, else /work/shared."""
+    beside = Path(__file__).resolve().parents[3] / "shared"
+    return beside if beside.is_dir() else Path("/work/shared")
+
+
+def reachable(broker: Broker) -> bool:
+    """Whether something accepts TCP connections on the broker's loopback port."""
+    try:
+        with socket.create_connection((broker.host, broker.port), timeout=CONNECT_TIMEOUT):
+            return True
+    except OSError:
+        return False
+
+
+def ensure(broker: Broker) -> str | None:
+    """Start `broker` if it is not reachable; None when it is up, else why it is not."""
+    if reachable(broker):
+        return None
+    script = shared_dir() / "brokers" / broker.name
+    if not script.is_file():
+        return f"nothing listens on {broker.host}:{broker.port} and {script} does not exist"
+    try:
+        done = subprocess.run(
+            ["bash", str(script)],
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT,
+            check=False,
+            env={**os.environ, "BROKER_WAIT_SECONDS": str(int(START_TIMEOUT) - 30)},
+        )
+    except subprocess.TimeoutExpired:
+        return f"`bash {script}` did not finish within {START_TIMEOUT:.0f} s"
+    if reachable(broker):
+        return None
+    output = (done.stdout + done.stderr).strip().splitlines()
+    tail = " | ".join(output[-5:]) or "(no output)"
+    return f"`bash {script}` exited {done.returncode} and {broker.port} is still closed: {tail}"
