@@ -114,11 +114,15 @@ class FrameModel(BaseModel):
         return self
 
     def _missing(self, forms: tuple[Form, ...]) -> str | None:
+        values = self.__dict__
+        for form in forms:
+            for name in form:
+                if values[name] is None:
+                    break
+            else:
+                return None  # every header of this form is set
         if not forms:
             return None
-        for form in forms:
-            if all(getattr(self, name) is not None for name in form):
-                return None
         wanted = " or ".join("+".join(wire_name(name) for name in form) for form in forms)
         return f"{self.command} needs header {wanted}"
 

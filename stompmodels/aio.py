@@ -39,6 +39,7 @@ logger = logging.getLogger("stompmodels.aio")
 logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the application decides
 
 _READ_SIZE: Final = 64 * 1024
+_FLUSH_AT: Final = 64 * 1024  # queued bytes that are written at once
 T = TypeVar("T")
 
 ConnectionEvent = Literal["connected", "lost", "reconnected", "closed"]
@@ -113,6 +114,31 @@ class _Connection:
         self.receipts: dict[str, asyncio.Future[None]] = {}
         self.failure: ConnectionLost | None = None
         self.last_sent = self.last_received = asyncio.get_running_loop().time()
+        self._pending = bytearray()
+        self._flush_soon: asyncio.Handle | None = None
+
+    def send(self, data: bytes) -> bool:
+        """Queue `data`: everything queued in one pass of the event loop goes out in one write
+        (ACKs of a batch of messages cost one system call). True when it was written at once,
+        because enough had piled up that the caller should let the loop run."""
+        loop = asyncio.get_running_loop()
+        self._pending += data
+        self.last_sent = loop.time()
+        if len(self._pending) >= _FLUSH_AT:
+            self.flush()
+            return True
+        if self._flush_soon is None:
+            self._flush_soon = loop.call_soon(self.flush)
+        return False
+
+    def flush(self) -> None:
+        """Hand what is queued to the transport."""
+        if self._flush_soon is not None:
+            self._flush_soon.cancel()
+            self._flush_soon = None
+        if self._pending and self.writer is not None and self.failure is None:
+            self.writer.write(bytes(self._pending))
+        self._pending.clear()
 
 
 class Client:
@@ -462,9 +488,12 @@ class Client:
     async def _send_and_confirm(self, frame: ClientFrame, receipt: str | None) -> None:
         connection = self._current()
         waiter = self._expect_receipt(connection, receipt) if receipt else None
-        self._write(frame)
-        assert connection.writer is not None
-        await connection.writer.drain()  # back-pressure when the socket's buffer is full
+        if self._write(frame):
+            # A batch was just written: wait while the socket's buffer is full (back-pressure),
+            # and let the reader and heart-beats run even if the caller never waits.
+            assert connection.writer is not None
+            await connection.writer.drain()
+            await asyncio.sleep(0)
         if waiter is not None:
             try:
                 async with asyncio.timeout(self.timeout):
@@ -493,19 +522,17 @@ class Client:
         if self._final is not None and not isinstance(self._final, _Closed):
             raise self._final
 
-    def _write(self, frame: ClientFrame) -> None:
+    def _write(self, frame: ClientFrame) -> bool:
+        """Encode `frame` through the Engine and queue it; see `_Connection.send`."""
         connection = self._current()
         data = connection.engine.encode(frame)
         logger.debug("sent %r", frame)  # models hide the passcode
-        assert connection.writer is not None
-        connection.writer.write(data)
-        connection.last_sent = asyncio.get_running_loop().time()
+        return connection.send(data)
 
     @staticmethod
     def _write_bytes(connection: _Connection, data: bytes) -> None:
-        if data and connection.writer is not None and connection.failure is None:
-            connection.writer.write(data)
-            connection.last_sent = asyncio.get_running_loop().time()
+        if data and connection.failure is None:
+            connection.send(data)
 
     async def _read_loop(self, connection: _Connection) -> None:
         assert connection.reader is not None
