@@ -177,7 +177,14 @@ class FrameReader:
                 f"header line longer than max_header_line {limits.max_header_line}",
                 offset=self._base + self._line_start,
             )
-        if end - start > limits.max_head_size:
+        # The head's size leaves out what may be the start of the blank line ending it, as a
+        # complete head's does, so the verdict does not depend on where the chunks split.
+        head_end = end
+        if buf.endswith(b"\n"):
+            head_end -= 1
+        elif self.version != "1.1" and buf.endswith(b"\n\r"):
+            head_end -= 2
+        if head_end - start > limits.max_head_size:
             raise ProtocolError(
                 f"frame head over max_head_size {limits.max_head_size}", offset=offset
             )

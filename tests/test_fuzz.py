@@ -21,7 +21,16 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from stompmodels import Frame, FrameDecoder, Limits, ProtocolError, Send, Version, parse_frame
+from stompmodels import (
+    Begin,
+    Frame,
+    FrameDecoder,
+    Limits,
+    ProtocolError,
+    Send,
+    Version,
+    parse_frame,
+)
 from tests.strategies import MODELS, VERSIONS, frames
 
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -464,3 +473,53 @@ def test_limits_accept_what_fits_and_refuse_what_does_not(
     elif verdicts[first_bad] is False:
         assert outcome.error is not None
         assert outcome.frames == items[:first_bad]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    version=st.sampled_from(VERSIONS),
+    deltas=st.tuples(*[st.sampled_from([-1, 0, 0, 1])] * 4),
+    crlf=st.booleans(),
+)
+def test_limits_at_the_edge_do_not_depend_on_chunking(
+    data: st.DataObject, version: Version, deltas: tuple[int, int, int, int], crlf: bool
+) -> None:
+    """Limits set to exactly what a frame measures (give or take a byte): feeding it whole,
+    byte by byte, or split in two anywhere gives the same outcome."""
+    frame = data.draw(frames(version))
+    wire = frame.to_wire(version)
+    head, _, rest = wire.partition(b"\n\n")
+    if crlf and version == "1.2":
+        head = head.replace(b"\n", b"\r\n")
+        wire = head + b"\r\n\r\n" + rest
+    lines = head.split(b"\n")
+    sizes = (len(wire), len(head), max(len(line) for line in lines), len(lines) - 1)
+    limits = Limits(*(max(1, size + delta) for size, delta in zip(sizes, deltas, strict=True)))
+    whole = _run(version, wire, [], limits)
+    for pieces in (
+        [wire[i : i + 1] for i in range(len(wire))],
+        *([wire[:i], wire[i:]] for i in range(1, len(wire))),
+    ):
+        split = _feed(FrameDecoder(version, limits=limits), pieces)
+        assert split.frames == whole.frames, [len(p) for p in pieces]
+        assert (split.error is None) == (whole.error is None), [len(p) for p in pieces]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_head_of_exactly_max_head_size_split_inside_the_blank_line(version: Version) -> None:
+    """A head that fits max_head_size exactly is accepted whole, so it must be accepted when
+    the chunk ends between the two LFs that close it (the 1.2 "\\n\\r" case too)."""
+    frame = Begin(transaction="x")
+    wire = frame.to_wire(version)
+    head = wire.index(b"\n\n")
+    limits = Limits(max_frame_size=100, max_head_size=head, max_header_line=100, max_headers=10)
+    assert FrameDecoder(version, limits=limits).feed(wire) == [frame]
+    decoder = FrameDecoder(version, limits=limits)
+    assert decoder.feed(wire[: head + 1]) == []
+    assert decoder.feed(wire[head + 1 :]) == [frame]
+    if version == "1.2":
+        crlf = wire[:head] + b"\n\r\n" + wire[head + 2 :]
+        decoder = FrameDecoder(version, limits=limits)
+        assert decoder.feed(crlf[: head + 2]) == []
+        assert decoder.feed(crlf[head + 2 :]) == [frame]

@@ -20,6 +20,8 @@ What stomp.py does (stomp/utils.py, transport.py, protocol.py of 9.0.0), and so 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import stomp
 import stomp.protocol
@@ -44,7 +46,7 @@ from stompmodels import (
     Version,
     parse_frame,
 )
-from tests.strategies import VERSIONS, frames, header_text, wire_headers
+from tests.strategies import BODY_MODELS, VERSIONS, frame_of, frames, header_text, wire_headers
 
 ORACLE = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -93,6 +95,20 @@ def test_stomppy_parses_our_frames(version: Version, data: st.DataObject) -> Non
         assume(_no_backslash(frame))  # stomp.py would unescape where the spec says not to
     wire = frame.to_wire(version)
     assert wire.endswith(stomp.utils.NULL)
+    _check_stomppy_frame(stomp.utils.parse_frame(wire[:-1]), frame)
+
+
+@pytest.mark.parametrize("cls", BODY_MODELS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+@ORACLE
+@given(data=st.data())
+def test_stomppy_parses_our_body_frames(
+    version: Version, cls: type[Any], data: st.DataObject
+) -> None:
+    """SEND, MESSAGE and ERROR on their own: any bytes, NUL included, with or without
+    content-length, and headers that need escaping."""
+    frame = data.draw(frame_of(cls, version))
+    wire = frame.to_wire(version)
     _check_stomppy_frame(stomp.utils.parse_frame(wire[:-1]), frame)
 
 
