@@ -3,10 +3,12 @@ from typing import Any
 
 from stomp.listener import ConnectionListener
 from stomp.protocol import Protocol12
+from stomp.transport import BaseTransport
 
 _Headers = dict[str, Any]
 
 class BaseConnection:
+    def __init__(self, transport: BaseTransport) -> None: ...
     def set_listener(self, name: str, listener: ConnectionListener) -> None: ...
 
 class StompConnection12(BaseConnection, Protocol12):
