@@ -417,6 +417,8 @@ class Engine:
             raise ProtocolError(
                 f"the server sent {frame.command} while the session is {self._state.value}"
             )
+        if self._state is State.CLOSED:
+            return Reaction(frame, b"", ())  # a straggler: no session left to act on it
         receipts = self._settle(frame)
         self._state = next_state
         handler = self._router.handler_for(frame)

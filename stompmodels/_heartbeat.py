@@ -6,8 +6,11 @@ from typing import Final
 
 from ._headers import HeartBeat
 
-DEFAULT_GRACE: Final = 2.0
-"""How many receive intervals may pass in silence before the peer counts as dead."""
+DEFAULT_GRACE: Final = 2.5
+"""How many receive intervals may pass in silence before the peer counts as dead.
+
+ActiveMQ sends its first heart-beat about two intervals after the frame before it, so two
+intervals exactly is too tight; RabbitMQ gives clients about three."""
 
 EOL: Final = b"\n"
 """A heart-beat, as sent between frames."""

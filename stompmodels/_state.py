@@ -63,9 +63,11 @@ TRANSITIONS: Final[dict[tuple[State, Input], State]] = {
     (State.DISCONNECTING, Receipt): State.DISCONNECTING,
     (State.DISCONNECTING, Event.DISCONNECT_RECEIPT): State.CLOSED,
     (State.DISCONNECTING, Error): State.CLOSED,
-    # A server may explain itself more than once (RabbitMQ sends an ERROR per pipelined bad
-    # frame before closing); further ERRORs change nothing.
-    (State.CLOSED, Error): State.CLOSED,
+    # After the session ended, a server's stragglers are ignored: RabbitMQ sends an ERROR per
+    # pipelined bad frame, and both brokers go on sending MESSAGEs and RECEIPTs for a while
+    # after an ERROR, although STOMP 1.2 "ERROR" says the server MUST close.
+    **{(State.CLOSED, kind): State.CLOSED for kind in (Error, Message, Receipt)},
+    (State.CLOSED, Event.DISCONNECT_RECEIPT): State.CLOSED,
     # The transport reports a closed connection.
     **{(state, Event.CONNECTION_LOST): State.CLOSED for state in State},
 }

@@ -487,8 +487,11 @@ class Client:
 
     async def _send_and_confirm(self, frame: ClientFrame, receipt: str | None) -> None:
         connection = self._current()
+        wrote_batch = self._write(frame)
+        # Registered after a successful encode (no waiter is left behind by a refused frame);
+        # the RECEIPT cannot be read before this coroutine next waits.
         waiter = self._expect_receipt(connection, receipt) if receipt else None
-        if self._write(frame):
+        if wrote_batch:
             # A batch was just written: wait while the socket's buffer is full (back-pressure),
             # and let the reader and heart-beats run even if the caller never waits.
             assert connection.writer is not None

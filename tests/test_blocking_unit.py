@@ -34,7 +34,7 @@ from stompmodels._blocking_sync import Channel, Waiter
 from stompmodels.blocking import BrokerError, Client, ConnectionLost, HeartbeatTimeout
 from tests.fake_server import FakeServer
 
-FAST = HeartBeat(100, 100)  # with a 2x grace, 200 ms of silence is fatal
+FAST = HeartBeat(100, 100)  # with a 2.5x grace, 250 ms of silence is fatal
 NO_BEATS = HeartBeat(0, 0)
 
 

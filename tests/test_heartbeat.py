@@ -89,16 +89,16 @@ def test_next_heart_beat_is_never_before_the_last_send(last_sent: float, send_ms
 
 
 def test_peer_deadline_allows_a_grace_factor() -> None:
-    assert peer_deadline(100.0, 6000) == 112.0  # default grace: two intervals
+    assert peer_deadline(100.0, 6000) == 115.0  # default grace: two and a half intervals
     assert peer_deadline(100.0, 6000, grace=1.5) == 109.0
     assert peer_deadline(100.0, 6000, grace=1.0) == 106.0
     assert peer_deadline(100.0, 0) is None
 
 
 def test_peer_overdue_only_after_the_deadline() -> None:
-    assert not peer_overdue(111.9, 100.0, 6000)
-    assert not peer_overdue(112.0, 100.0, 6000)  # on the deadline: not yet
-    assert peer_overdue(112.001, 100.0, 6000)
+    assert not peer_overdue(114.9, 100.0, 6000)
+    assert not peer_overdue(115.0, 100.0, 6000)  # on the deadline (2.5 intervals): not yet
+    assert peer_overdue(115.001, 100.0, 6000)
     assert peer_overdue(109.5, 100.0, 6000, grace=1.5)
     assert not peer_overdue(108.5, 100.0, 6000, grace=1.5)
     assert not peer_overdue(1e9, 100.0, 0)  # no heart-beats expected: never overdue
@@ -171,11 +171,11 @@ def test_a_timeline_driven_by_the_callers_clock() -> None:
     send_ms, receive_ms = engine.heart_beat
     t0 = 1000.0
     assert next_heart_beat_at(t0, send_ms) == 1010.0
-    assert peer_deadline(t0, receive_ms) == 1012.0
-    assert not peer_overdue(1011.0, t0, receive_ms)
-    assert engine.react(b"\n") == b""  # the server's beat arrives at t = 1011: reset
-    assert not peer_overdue(1020.0, 1011.0, receive_ms)
-    assert peer_overdue(1023.5, 1011.0, receive_ms)
+    assert peer_deadline(t0, receive_ms) == 1015.0
+    assert not peer_overdue(1014.0, t0, receive_ms)
+    assert engine.react(b"\n") == b""  # the server's beat arrives at t = 1014: reset
+    assert not peer_overdue(1028.0, 1014.0, receive_ms)
+    assert peer_overdue(1029.5, 1014.0, receive_ms)
 
 
 def test_the_engine_never_reads_a_clock(monkeypatch: pytest.MonkeyPatch) -> None:
