@@ -27,13 +27,9 @@ the floor's frame count or with the encoded models.
 from __future__ import annotations
 
 import argparse
-import datetime
 import gc
-import importlib.metadata
 import itertools
 import math
-import os
-import platform
 import random
 import re
 import resource
@@ -44,10 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, cast
 
-import pydantic
 import stomp.protocol
 import stomp.transport
 import stomp.utils
+from report import format_table, machine_line
 from stompman.frames import MessageFrame, MessageHeaders
 from stompman.serde import FrameParser, dump_frame
 
@@ -738,44 +734,6 @@ def memory_run(total: int, seed: int) -> MemoryResult:
 
 # --------------------------------------------------------------------------------------------
 # Report
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, else whatever platform knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def machine_line() -> str:
-    """Platform, CPU, Python, pydantic and the other libraries' versions, date and load."""
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return (
-        f"{platform.platform()} | {cpu_model()} ({os.cpu_count()} CPUs) | "
-        f"Python {platform.python_version()} | pydantic {pydantic.VERSION} | "
-        f"stomp.py {importlib.metadata.version('stomp.py')} | "
-        f"stompman {importlib.metadata.version('stompman')} | {now} | load average {load}"
-    )
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-align the first two columns, right-align the rest."""
-    widths = [max(len(cells[i]) for cells in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cell.ljust(width) if i < 2 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return [line(header), rule, *(line(cells) for cells in rows)]
 
 
 def results_table(rows: Sequence[Row]) -> list[str]:

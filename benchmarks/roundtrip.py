@@ -43,12 +43,9 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import datetime
 import gc
-import importlib.metadata
 import math
 import os
-import platform
 import selectors
 import shutil
 import socket
@@ -62,10 +59,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal, cast
 
-import pydantic
 import stomp
 import stomp.utils
 import stompman
+from report import format_table, machine_line
 from stompman.connection import Connection as StompmanConnection
 from stompman.frames import AnyClientFrame, ConnectFrame
 
@@ -954,45 +951,6 @@ def check_and_clean_up(queues: Queues, brokers: Sequence[Broker]) -> tuple[list[
 # Report
 
 
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, else whatever platform knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def machine_line(servers: Sequence[str]) -> str:
-    """Platform, CPU, Python, brokers (CONNECTED's server header), libraries, date and load."""
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return (
-        f"{platform.platform()} | {cpu_model()} ({os.cpu_count()} CPUs) | "
-        f"Python {platform.python_version()} | brokers {', '.join(servers) or 'none'} | "
-        f"stompmodels {importlib.metadata.version('stompmodels')} | "
-        f"pydantic {pydantic.VERSION} | stomp.py {importlib.metadata.version('stomp.py')} | "
-        f"stompman {importlib.metadata.version('stompman')} | {now} | load average {load}"
-    )
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-align the first three columns, right-align the rest."""
-    widths = [max(len(cells[i]) for cells in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cell.ljust(width) if i < 3 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return [line(header), rule, *(line(cells) for cells in rows)]
-
-
 Results = dict[str, dict[tuple[str, AckName], Cell]]
 """Broker key -> (implementation key, ack mode) -> runs."""
 
@@ -1032,7 +990,7 @@ def table_lines(settings: Settings, results: Results) -> list[str]:
                 ratio = f"{value / ceiling:.2f}x" if ceiling else "-"
                 cpu = f"{min(cell.cpu) / settings.count * 1e6:,.1f}"
                 rows.append((broker.name, impl.label, ack, f"{value:,.0f}", ratio, cpu, runs))
-    return format_table(header, rows)
+    return format_table(header, rows, left=3)
 
 
 def target_lines(settings: Settings, results: Results) -> list[str]:
@@ -1139,7 +1097,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for broker in BROKERS.values()
     )
     preamble = [
-        machine_line(servers),
+        machine_line(f"brokers {', '.join(servers) or 'none'}"),
         f"workload: {settings.count:,} messages with {len(BODY):,}-byte bodies per run (STOMP "
         "1.2 SEND with content-length); one publisher and one consumer connection working "
         "concurrently; wall time from the first SEND to the last MESSAGE received (and ACKed);"

@@ -35,6 +35,7 @@ from stompmodels import (
     Version,
     parse_frame,
 )
+from tests.strategies import MODELS as ALL_MODELS
 from tests.vectors import (
     ALL,
     ENCODES,
@@ -47,26 +48,8 @@ from tests.vectors import (
     Valid,
 )
 
-MODELS: dict[str, type[Frame]] = {
-    model.__name__.upper(): model
-    for model in (
-        Connect,
-        Stomp,
-        Send,
-        Subscribe,
-        Unsubscribe,
-        Ack,
-        Nack,
-        Begin,
-        Commit,
-        Abort,
-        Disconnect,
-        Connected,
-        Message,
-        Receipt,
-        Error,
-    )
-}
+# The test's own list of the 15 models (not the package's registry), keyed by command.
+MODELS: dict[str, type[Frame]] = {model.__name__.upper(): model for model in ALL_MODELS}
 
 # The start of another frame: it must neither come out as a frame nor raise.
 NEXT = b"SEND\ndestination:/next"
