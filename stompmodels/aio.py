@@ -251,8 +251,7 @@ class Client:
         self._closing = True
         if self._reconnecting is not None:
             self._reconnecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reconnecting
+            await asyncio.wait([self._reconnecting], timeout=1.0)  # our own cancel propagates
         connection = self._connection
         if connection is not None:
             if connection.failure is None and connection.engine.state is State.CONNECTED:
@@ -464,11 +463,13 @@ class Client:
         if connection.failure is None:
             self._fail(connection, error)
         current = asyncio.current_task()
-        for task in connection.tasks:
-            if task is not current:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        others = [task for task in connection.tasks if task is not current]
+        for task in others:
+            task.cancel()
+        if others:
+            # asyncio.wait neither raises the tasks' errors nor swallows our own cancellation
+            # (awaiting each under suppress(CancelledError) would eat a Ctrl-C).
+            await asyncio.wait(others, timeout=1.0)
         if connection.writer is not None:
             with contextlib.suppress(OSError, TimeoutError):
                 await asyncio.wait_for(connection.writer.wait_closed(), 1.0)

@@ -296,7 +296,12 @@ def test_interrupt_exits_130_quietly(rabbitmq: Broker) -> None:
         lines = LineReader(process.stderr)
         lines.wait_for(b"received Receipt")  # the SUBSCRIBE is confirmed: it is listening
         process.send_signal(signal.SIGINT)
-        assert process.wait(PROCESS_TIMEOUT) == 130
+        try:
+            code = process.wait(PROCESS_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave the test (or CI) waiting on it
+            raise
+        assert code == 130
         after = lines.rest()
         assert process.stdout is not None and process.stdout.read() == b""
     assert b"Traceback" not in after and b"error" not in after
