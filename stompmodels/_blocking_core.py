@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
+from ._backoff import Backoff
 from ._blocking_sync import Channel, Closed, Waiter, fresh
 from ._engine import Engine
 from ._errors import LocalProtocolError
-from ._frames import ClientFrame, Connected, Message, ServerFrame
+from ._frames import ClientFrame, Connected, Message, ServerFrame, Subscribe
 from ._headers import HeartBeat
 from ._reader import Limits
 from ._registry import Router
@@ -41,6 +42,7 @@ class Inbox(NamedTuple):
 
     destination: str
     channel: Channel[Message]
+    frame: Subscribe | None = None  # what to send again on a new connection
 
 
 class Connection:
@@ -48,21 +50,28 @@ class Connection:
 
     def __init__(
         self,
-        url: BrokerURL,
+        urls: list[BrokerURL],
         *,
-        ssl: ssl_module.SSLContext | None,
+        ssl: ssl_module.SSLContext | bool | None,
         heart_beat: HeartBeat,
         versions: tuple[Version, ...],
         timeout: float,
         limits: Limits | None,
         queue_size: int,
+        reconnect: Backoff | None = None,
+        credentials: Callable[[BrokerURL], BrokerURL] | None = None,
     ) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
-        self.url = url
+        self.urls = urls
+        self.url = urls[0]
         self.timeout = timeout
         self.engine = Engine(limits=limits, auto_ack=False)
+        self._limits = limits
         self._ssl = ssl
+        self._backoff = reconnect
+        self._credentials = credentials
+        self._next_url = 0
         self._heart_beat = heart_beat
         self._versions = versions
         self._queue_size = queue_size
@@ -73,13 +82,18 @@ class Connection:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._workers: list[threading.Thread] = []  # the current connection's reader, heart-beat
         self._dispatcher: threading.Thread | None = None
         self._connected: Waiter[Connected] = Waiter("CONNECTED")
         self._receipts: dict[str, Waiter[None]] = {}
         self._inboxes: dict[str, Inbox] = {}
         self._jobs: Channel[_Job] = Channel(queue_size)
-        self._failure: ConnectionLost | None = None
+        self._failure: ConnectionLost | None = None  # why the current connection ended
         self._closing = False
+        self._up = False  # a session is established: losing it means reconnecting
+        self._attempting = False  # a connect (or reconnect) is under way: it handles failures
+        self._ended = False  # the subscriptions and the dispatcher have been ended
+        self._halt = threading.Event()  # set by close: stop reconnecting
         self._paused = False  # the reader waits for room in a full channel
         self._last_sent = self._last_received = time.monotonic()
 
@@ -87,29 +101,46 @@ class Connection:
 
     def _start(self, target: Callable[[], None], role: str) -> threading.Thread:
         thread = threading.Thread(target=target, name=f"stompmodels-{role}", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()]  # reconnects add threads
         self._threads.append(thread)
         thread.start()
         return thread
 
-    def _close_socket(self) -> None:
-        if self._sock is None:
+    def _close_socket(self, sock: socket.socket | None = None) -> None:
+        sock = self._sock if sock is None else sock
+        if sock is None:
             return
         locked = self._write_lock.acquire(timeout=self.timeout)  # no writer is mid-sendall
         try:
-            self._sock.close()
+            sock.close()
         finally:
             if locked:
                 self._write_lock.release()
 
-    def _fail(self, error: ConnectionLost) -> None:
-        """Record the first failure and wake every waiter with it; later calls do nothing."""
+    def _fail(self, error: ConnectionLost, stop: threading.Event | None = None) -> None:
+        """Record the first failure of the current connection and wake every waiter with it.
+
+        Later calls do nothing, and so do calls from a thread of an older connection (`stop`
+        is that connection's). A lost session is handed to `_retry` when reconnecting is on;
+        otherwise the subscriptions end with `error` (unless a connect attempt is under way).
+        """
         with self._lock:
-            if self._failure is not None:
+            if self._failure is not None or (stop is not None and stop is not self._stop):
                 return
             self._failure = error
+            sock = self._sock
             waiters = [*self._receipts.values()]
             self._receipts.clear()
-            inboxes = [*self._inboxes.values()]
+            retry = (
+                self._up
+                and self._backoff is not None
+                and not self._closing
+                and not isinstance(error, Closed)
+            )
+            self._up = False
+            if retry:
+                self._attempting = True
+            end = not retry and not self._attempting
         self._stop.set()
         with self._engine_lock:
             if self.engine.state is not State.CLOSED:
@@ -118,14 +149,30 @@ class Connection:
         self._connected.fail(error)
         for waiter in waiters:
             waiter.fail(error)
-        for inbox in inboxes:
-            inbox.channel.close(error)
-        self._jobs.close(error)
-        if self._sock is not None:
+        if sock is not None:
             # shutdown() wakes the reader from recv(); the base class's, so that a TLS socket's
             # state is not torn down under the reader's feet.
             with contextlib.suppress(OSError):
-                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        if end:
+            self._end(error)
+        if retry:
+            self._retry(error)
+
+    def _end(self, error: ConnectionLost) -> None:
+        """No more connections: end every subscription, and the dispatcher, with `error`."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            inboxes = [*self._inboxes.values()]
+        for inbox in inboxes:
+            inbox.channel.close(error)
+        self._jobs.close(error)
+
+    def _retry(self, error: ConnectionLost) -> None:
+        """Start reconnecting after `error` (on a thread of its own); see `_blocking_reconnect`."""
+        self._end(error)
 
     def _check_usable(self) -> None:
         if self._failure is not None:

@@ -53,6 +53,11 @@ class Waiter(Generic[T]):
                 self._error = error
                 self._event.set()
 
+    @property
+    def done(self) -> bool:
+        """Whether the result (or the error) has come."""
+        return self._event.is_set()
+
     def wait(self, timeout: float) -> T:
         """The value; TimeoutError after `timeout` seconds; the error if the wait failed."""
         if not self._event.wait(max(timeout, 0.0)):

@@ -23,13 +23,21 @@ from collections.abc import Callable
 from typing import Final, TypeVar
 
 from ._blocking_core import Connection, Inbox, logger
-from ._blocking_sync import SLICE, Channel, Closed, fresh
-from ._engine import Reaction
+from ._blocking_sync import SLICE, Channel, Closed, Waiter, fresh
+from ._engine import Engine, Reaction
 from ._errors import LocalProtocolError, ProtocolError
 from ._frames import ClientFrame, Connected, Error, Message, Receipt, ServerFrame
 from ._heartbeat import EOL, peer_deadline
 from ._state import State
-from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout, connect_frame, describe_error
+from ._transport import (
+    BrokerError,
+    ConnectionLost,
+    HeartbeatTimeout,
+    connect_frame,
+    describe_error,
+    ssl_context_for,
+)
+from ._url import BrokerURL
 
 _READ_SIZE: Final = 64 * 1024
 _T = TypeVar("_T")
@@ -41,37 +49,66 @@ class Session(Connection):
     # -- opening and closing ---------------------------------------------------------------
 
     def _open(self) -> Connected:
-        if self._sock is not None or self._failure is not None:
+        """Connect to the first broker that answers (each tried once, in turn)."""
+        if self._dispatcher is not None:
             raise LocalProtocolError("this client has already connected once; make a new one")
-        url = self.url
-        try:
-            sock = socket.create_connection((url.host, url.port), timeout=self.timeout)
-        except OSError as exc:
-            raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self._ssl is not None:
-                sock = self._ssl.wrap_socket(sock, server_hostname=url.host)
-        except (OSError, ValueError) as exc:
-            sock.close()
-            raise ConnectionLost(f"cannot set up TLS with {url}: {describe_error(exc)}") from None
-        self._sock = sock
-        self._last_sent = self._last_received = time.monotonic()
-        self._start(self._read_loop, "reader")
+        self._attempting = True
         self._dispatcher = self._start(self._dispatch_loop, "dispatcher")
+        error: ConnectionLost | None = None
+        for _ in self.urls:
+            try:
+                return self._attempt(self.urls[self._next_url])
+            except ConnectionLost as exc:
+                error = exc
+                self._next_url = (self._next_url + 1) % len(self.urls)
+        assert error is not None
+        with self._lock:
+            self._attempting = False
+            if self._failure is None:
+                self._failure = error
+        self._end(error)
+        self._dispatcher.join(self.timeout)
+        raise error
+
+    def _attempt(self, url: BrokerURL) -> Connected:
+        """One connection: socket, reader, CONNECT, CONNECTED, renewed subscriptions."""
+        if self._credentials is not None:
+            url = self._credentials(url)
+        sock = self._dial(url)
+        with self._write_lock, self._engine_lock, self._lock:
+            if self._halt.is_set():
+                sock.close()
+                raise ConnectionLost(f"the client closed while connecting to {url}")
+            self.url = url
+            self.engine = Engine(limits=self._limits, auto_ack=False)
+            self._stop = stop = threading.Event()
+            self._connected = Waiter("CONNECTED")
+            self._sock = sock
+            self._failure = None
+            self._last_sent = self._last_received = time.monotonic()
+        self._workers = [self._start(lambda: self._read_loop(sock, stop), "reader")]
         try:
             self._transmit(
                 lambda: connect_frame(self.engine, url, self._heart_beat, self._versions)
             )
             connected = self._connected.wait(self.timeout)
-        except TimeoutError:
-            error = ConnectionLost(f"no CONNECTED from {url} within {self.timeout:g} s")
-            self._fail(error)
-            self._shutdown(self.timeout)
+            self._resubscribe()
+        except TimeoutError as exc:
+            what = "CONNECTED" if not self._connected.done else "renewed SUBSCRIBE receipt"
+            error = ConnectionLost(f"no {what} from {url} within {self.timeout:g} s ({exc})")
+            self._fail(error, stop)
+            self._retire()
             raise fresh(error) from None
         except ConnectionLost:
-            self._shutdown(self.timeout)
+            self._retire()
             raise
+        with self._lock:
+            if self._failure is None:
+                self._up, self._attempting = True, False
+        if not self._up:  # lost again at once
+            self._retire()
+            assert self._failure is not None
+            raise fresh(self._failure)
         logger.info(
             "connected to %s: STOMP %s, session %s, heart-beats %s",
             url,
@@ -80,8 +117,43 @@ class Session(Connection):
             tuple(self.engine.heart_beat),
         )
         if any(self.engine.heart_beat):
-            self._start(self._heartbeat_loop, "heartbeat")
+            self._workers.append(self._start(lambda: self._heartbeat_loop(stop), "heartbeat"))
         return connected
+
+    def _dial(self, url: BrokerURL) -> socket.socket:
+        try:
+            sock = socket.create_connection((url.host, url.port), timeout=self.timeout)
+        except OSError as exc:
+            raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            tls = ssl_context_for(url, self._ssl)
+            if tls is not None:
+                sock = tls.wrap_socket(sock, server_hostname=url.host)
+        except (OSError, ValueError) as exc:
+            sock.close()
+            raise ConnectionLost(f"cannot set up TLS with {url}: {describe_error(exc)}") from None
+        return sock
+
+    def _resubscribe(self) -> None:
+        """Subscribe again, same ids, ack modes and headers, on a new connection."""
+        with self._lock:
+            frames = [inbox.frame for inbox in self._inboxes.values() if inbox.frame is not None]
+        for old in frames:
+            _, waiter = self._transmit(
+                lambda old=old: self.engine.subscribe(  # type: ignore[misc]
+                    old.destination, ack=old.ack, id=old.id, headers=old.headers, receipt=True
+                )
+            )
+            self._confirm(waiter)
+
+    def _retire(self) -> None:
+        """Wait (bounded) for the reader and heart-beat of the ended connection; close it."""
+        current = threading.current_thread()
+        for thread in self._workers:
+            if thread is not current:
+                thread.join(self.timeout)
+        self._close_socket()
 
     def _close(self, timeout: float | None) -> None:
         """DISCONNECT and wait for its receipt (if the session is up), then stop; all bounded."""
@@ -103,7 +175,9 @@ class Session(Connection):
 
     def _shutdown(self, grace: float) -> None:
         """Fail what still waits (quietly), stop the threads, close the socket."""
-        self._fail(Closed(f"connection to {self.url} closed"))
+        closed = Closed(f"connection to {self.url} closed")
+        self._fail(closed)
+        self._end(closed)
         deadline = time.monotonic() + grace
         current = threading.current_thread()
         for thread in self._threads:
@@ -115,11 +189,10 @@ class Session(Connection):
 
     # -- the reader thread -----------------------------------------------------------------
 
-    def _read_loop(self) -> None:
-        sock = self._sock
-        assert sock is not None
+    def _read_loop(self, sock: socket.socket, stop: threading.Event) -> None:
+        engine = self.engine
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 try:
                     data = sock.recv(_READ_SIZE)
                 except TimeoutError:
@@ -128,25 +201,25 @@ class Session(Connection):
                     raise ConnectionLost(f"{self.url} closed the connection")
                 self._last_received = time.monotonic()
                 with self._engine_lock:
-                    reactions = self.engine.receive(data)
+                    reactions = engine.receive(data)
                     routed = [(r, self._router.handler_for(r.frame)) for r in reactions]
                 for reaction, handler in routed:
                     self._take(reaction, handler)
         except BrokerError as exc:
-            self._fail(exc)
+            self._fail(exc, stop)
         except ConnectionLost as exc:  # end of stream: expected after our DISCONNECT
-            self._fail(Closed(str(exc)) if self._closing or self._stop.is_set() else exc)
+            self._fail(Closed(str(exc)) if self._closing or stop.is_set() else exc, stop)
         except ProtocolError as exc:
             errors = [frame for frame in exc.frames if isinstance(frame, Error)]
-            self._fail(BrokerError(errors[0]) if errors else self._broken(exc))
+            self._fail(BrokerError(errors[0]) if errors else self._broken(exc), stop)
         except (OSError, ValueError) as exc:
-            self._fail(Closed(str(exc)) if self._stop.is_set() else self._broken(exc))
+            self._fail(Closed(str(exc)) if stop.is_set() else self._broken(exc), stop)
         except Exception as exc:  # a bug: make it loud, and never leave waiters hanging
             logger.exception("the reader thread failed")
-            self._fail(self._broken(exc))
+            self._fail(self._broken(exc), stop)
         finally:
-            self._fail(Closed(f"connection to {self.url} closed"))
-            self._close_socket()
+            self._fail(Closed(f"connection to {self.url} closed"), stop)
+            self._close_socket(sock)
 
     def _broken(self, exc: BaseException) -> ConnectionLost:
         return ConnectionLost(f"connection to {self.url} failed: {describe_error(exc)}")
@@ -201,10 +274,10 @@ class Session(Connection):
 
     # -- the heart-beat thread -------------------------------------------------------------
 
-    def _heartbeat_loop(self) -> None:
+    def _heartbeat_loop(self, stop: threading.Event) -> None:
         send_ms, receive_ms = self.engine.heart_beat
         tick = max(min(ms for ms in (send_ms, receive_ms) if ms) / 1000 / 2, 0.01)
-        while not self._stop.wait(tick):
+        while not stop.wait(tick):
             now = time.monotonic()
             if send_ms and now - self._last_sent >= send_ms / 1000 - tick:
                 self._send_heartbeat()
@@ -216,7 +289,8 @@ class Session(Connection):
                     HeartbeatTimeout(
                         f"{self.url} sent nothing for {now - self._last_received:.1f} s "
                         f"(heart-beat every {receive_ms} ms expected)"
-                    )
+                    ),
+                    stop,
                 )
 
     def _send_heartbeat(self) -> None:

@@ -29,9 +29,10 @@ from typing import Self
 
 from pydantic import SecretStr
 
+from ._backoff import Backoff
 from ._blocking_core import Inbox
+from ._blocking_reconnect import Reconnecting
 from ._blocking_sync import Channel, Closed, fresh
-from ._blocking_threads import Session
 from ._errors import LocalProtocolError
 from ._frames import Connected, Message, Subscribe
 from ._headers import AckMode, HeartBeat
@@ -39,8 +40,9 @@ from ._reader import Limits
 from ._registry import F, Handler, Router
 from ._spec import VERSIONS, Version
 from ._state import State
-from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout, ssl_context_for
-from ._url import BrokerURL, parse_url
+from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout
+from ._url import BrokerURL, parse_urls
+from .aio import ConnectionEvent
 
 logger = logging.getLogger("stompmodels.blocking")
 
@@ -132,17 +134,22 @@ class Subscription:
         self.client._unsubscribe(self, receipt=receipt)
 
 
-class Client(Session):
+class Client(Reconnecting):
     """A blocking STOMP client.
 
     ``with Client("stomp://guest:guest@127.0.0.1:61613/") as client:`` connects, and disconnects
     gracefully on exit (DISCONNECT, then its receipt, waited for at most `timeout` seconds).
-    Every wait is bounded by `timeout` seconds. A client connects once.
+    Every wait is bounded by `timeout` seconds. A client connects once. Give several URLs (a
+    list or ``failover:(url,url)``) to fail over, and `reconnect` to come back after a lost
+    connection (on a background thread): subscriptions are renewed, with the same ids, ack modes
+    and headers; transactions in flight are not replayed. `credentials` is called with each
+    broker's URL before every connect, and returns the URL to use (fresh credentials, say);
+    `on_state` is told "connected", "lost", "reconnected" and "closed".
     """
 
     def __init__(
         self,
-        url: str | BrokerURL | None = None,
+        url: str | list[str] | BrokerURL | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 61613,
@@ -155,21 +162,29 @@ class Client(Session):
         timeout: float = 10.0,
         limits: Limits | None = None,
         queue_size: int = 1000,
+        reconnect: Backoff | bool = False,
+        credentials: Callable[[BrokerURL], BrokerURL] | None = None,
+        on_state: Callable[[ConnectionEvent, BrokerURL], None] | None = None,
     ) -> None:
-        if isinstance(url, str):
-            url = parse_url(url)
-        if url is None:
+        if isinstance(url, BrokerURL):
+            urls = [url]
+        elif url is not None:
+            urls = parse_urls(url)
+        else:
             secret = SecretStr(passcode) if isinstance(passcode, str) else passcode
-            url = BrokerURL(host, port, login, secret, vhost, tls=bool(ssl))
+            urls = [BrokerURL(host, port, login, secret, vhost, tls=bool(ssl))]
         super().__init__(
-            url,
-            ssl=ssl_context_for(url, ssl),
+            urls,
+            ssl=ssl,
             heart_beat=HeartBeat(*heart_beat),
             versions=versions,
             timeout=timeout,
             limits=limits,
             queue_size=queue_size,
+            reconnect=Backoff() if reconnect is True else reconnect or None,
+            credentials=credentials,
         )
+        self._on_state = on_state
 
     def __repr__(self) -> str:
         return f"Client({str(self.url)!r}, state={self.engine.state.value!r})"
@@ -193,8 +208,11 @@ class Client(Session):
 
         Raises ConnectionLost if the broker cannot be reached or does not answer in time, and
         BrokerError if it refuses the session (bad credentials, unknown vhost, no common version).
+        Several brokers are tried in turn, each once.
         """
-        return self._open()
+        connected = self._open()
+        self._notify("connected")
+        return connected
 
     def close(self, timeout: float | None = None) -> None:
         """Disconnect gracefully and stop the threads, within `timeout` seconds (plus a little).
@@ -202,7 +220,10 @@ class Client(Session):
         Handlers at work are given the time to finish; then DISCONNECT is sent and its receipt
         awaited. Safe to call more than once, and after a failure.
         """
+        closed_before = self._halt.is_set()
         self._close(timeout)
+        if not closed_before:
+            self._notify("closed")
 
     @property
     def failure(self) -> ConnectionLost | None:
@@ -284,7 +305,7 @@ class Client(Session):
             with self._lock:
                 if self._failure is not None:
                     raise fresh(self._failure)
-                self._inboxes[frame.id] = Inbox(destination, channel)
+                self._inboxes[frame.id] = Inbox(destination, channel, frame)
 
         frame, waiter = self._transmit(
             lambda: self.engine.subscribe(
@@ -320,15 +341,20 @@ class Client(Session):
         """``with client.transaction() as tx:`` commits on success, aborts on an exception.
 
         Pass `transaction=tx` to `send`, `ack` and `nack` inside it. BEGIN and COMMIT wait for
-        their receipts.
+        their receipts. A transaction is never replayed on a new connection: if the connection
+        was lost, COMMIT raises ConnectionLost.
         """
-        begin, waiter = self._transmit(lambda: self.engine.begin(receipt=True))
+        engine = self.engine
+        begin, waiter = self._transmit(lambda: engine.begin(receipt=True))
         self._confirm(waiter)
         try:
             yield begin.transaction
         except BaseException:
-            self._abort_transaction(begin.transaction)
+            if self.engine is engine:
+                self._abort_transaction(begin.transaction)
             raise
+        if self.engine is not engine:
+            raise ConnectionLost("the connection was lost during the transaction; not committed")
         _, waiter = self._transmit(lambda: self.engine.commit(begin.transaction, receipt=True))
         self._confirm(waiter)
 
@@ -344,10 +370,10 @@ class Client(Session):
             logger.warning("ABORT of %s failed: %s", transaction, exc)
 
     def _unsubscribe(self, subscription: Subscription, *, receipt: bool) -> None:
-        _, waiter = self._transmit(
-            lambda: self.engine.unsubscribe(subscription.id, receipt=receipt)
-        )
-        try:
+        try:  # even if it fails (a lost connection), it is not renewed on a new connection
+            _, waiter = self._transmit(
+                lambda: self.engine.unsubscribe(subscription.id, receipt=receipt)
+            )
             self._confirm(waiter)  # messages sent before the broker took it are still queued
         finally:
             with self._lock:
@@ -356,8 +382,11 @@ class Client(Session):
 
 
 __all__ = [
+    "Backoff",
     "BrokerError",
+    "BrokerURL",
     "Client",
+    "ConnectionEvent",
     "ConnectionLost",
     "HeartbeatTimeout",
     "Subscription",

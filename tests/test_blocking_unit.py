@@ -605,7 +605,7 @@ def test_tls_connection_works_and_closes_promptly(
 ) -> None:
     fake = tls_broker(request, certificate)
     trusted = ssl.create_default_context(cafile=str(certificate[0]))
-    client = Client(port=fake.port, ssl=trusted, heart_beat=FAST, timeout=2)
+    client = Client(port=fake.port, ssl=trusted, heart_beat=FAST, timeout=10)
     with client:
         subscription = client.subscribe("/queue/a")
         fake.publish("/queue/a", b"secret\x00bytes")
