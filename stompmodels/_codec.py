@@ -23,10 +23,12 @@ def _escape_11(text: str, name: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace(":", "\\c")
 
 
-def _escape_12(text: str, name: str) -> str:
-    if not _NEEDS_ESCAPE(text):
-        return text
+def _replace_12(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n").replace(":", "\\c")
+
+
+def _escape_12(text: str, name: str) -> str:
+    return _replace_12(text) if _NEEDS_ESCAPE(text) else text
 
 
 def _raw_value(text: str, name: str) -> str:
@@ -77,7 +79,7 @@ def encode_frame(
         flat = "\0".join([part for pair in headers for part in pair])
         if flat.count("\0") == 2 * len(headers) - 1 and not (version == "1.1" and "\r" in flat):
             if _NEEDS_ESCAPE(flat):
-                escaped = iter(_escape_12(flat, "").split("\0"))
+                escaped = iter(_replace_12(flat).split("\0"))
                 pairs: Iterable[tuple[str, str]] = zip(escaped, escaped, strict=True)
             else:
                 pairs = headers
