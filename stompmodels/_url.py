@@ -65,3 +65,22 @@ def parse_urls(urls: str | list[str]) -> list[BrokerURL]:
     if not urls:
         raise ValueError("no broker URL given")
     return [parse_url(url) for url in urls]
+
+
+def brokers_for(
+    url: str | list[str] | BrokerURL | None,
+    *,
+    host: str,
+    port: int,
+    login: str | None,
+    passcode: str | SecretStr | None,
+    vhost: str,
+    tls: bool,
+) -> list[BrokerURL]:
+    """The brokers a client was given: URL(s) if any, else the keyword arguments."""
+    if isinstance(url, BrokerURL):
+        return [url]
+    if url is not None:
+        return parse_urls(url)
+    secret = SecretStr(passcode) if isinstance(passcode, str) else passcode
+    return [BrokerURL(host, port, login, secret, vhost, tls=tls)]

@@ -33,7 +33,7 @@ from ._transport import (
     describe_error,
     ssl_context_for,
 )
-from ._url import BrokerURL, parse_urls
+from ._url import BrokerURL, brokers_for
 
 logger = logging.getLogger("stompmodels.aio")
 logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the application decides
@@ -169,13 +169,9 @@ class Client:
         credentials: Callable[[BrokerURL], BrokerURL] | None = None,
         on_state: Callable[[ConnectionEvent, BrokerURL], None] | None = None,
     ) -> None:
-        if isinstance(url, BrokerURL):
-            urls = [url]
-        elif url is not None:
-            urls = parse_urls(url)
-        else:
-            secret = SecretStr(passcode) if isinstance(passcode, str) else passcode
-            urls = [BrokerURL(host, port, login, secret, vhost, tls=bool(ssl))]
+        urls = brokers_for(
+            url, host=host, port=port, login=login, passcode=passcode, vhost=vhost, tls=bool(ssl)
+        )
         self.urls = urls
         self.timeout = timeout
         self._ssl = ssl

@@ -41,7 +41,7 @@ from ._registry import F, Handler, Router
 from ._spec import VERSIONS, Version
 from ._state import State
 from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout
-from ._url import BrokerURL, parse_urls
+from ._url import BrokerURL, brokers_for
 from .aio import ConnectionEvent
 
 logger = logging.getLogger("stompmodels.blocking")
@@ -166,13 +166,9 @@ class Client(Reconnecting):
         credentials: Callable[[BrokerURL], BrokerURL] | None = None,
         on_state: Callable[[ConnectionEvent, BrokerURL], None] | None = None,
     ) -> None:
-        if isinstance(url, BrokerURL):
-            urls = [url]
-        elif url is not None:
-            urls = parse_urls(url)
-        else:
-            secret = SecretStr(passcode) if isinstance(passcode, str) else passcode
-            urls = [BrokerURL(host, port, login, secret, vhost, tls=bool(ssl))]
+        urls = brokers_for(
+            url, host=host, port=port, login=login, passcode=passcode, vhost=vhost, tls=bool(ssl)
+        )
         super().__init__(
             urls,
             ssl=ssl,
