@@ -1,7 +1,8 @@
 """stompmodels: typed STOMP 1.0/1.1/1.2 frames, a fast incremental decoder, a sans-IO engine."""
 
+from ._builders import Subscription
 from ._decoder import FrameDecoder, parse_frame
-from ._engine import Engine, Reaction, Subscription
+from ._engine import Engine, Reaction
 from ._errors import LocalProtocolError, ProtocolError
 from ._frames import (
     Abort,
