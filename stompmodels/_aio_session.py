@@ -1,0 +1,127 @@
+"""The asyncio client's parts: one connection with its write queue, and a subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Final, Literal, Self, TypeVar
+
+from ._engine import Engine
+from ._frames import Connected, Message, Subscribe
+from ._headers import AckMode
+from ._transport import ConnectionLost
+from ._url import BrokerURL
+
+if TYPE_CHECKING:
+    from .aio import Client
+
+_FLUSH_AT: Final = 64 * 1024  # queued bytes that are written at once
+T = TypeVar("T")
+
+ConnectionEvent = Literal["connected", "lost", "reconnected", "closed"]
+"""What `on_state` callbacks are told."""
+
+
+class Subscription:
+    """Messages of one subscription, as an async iterator; ends when unsubscribed or closed.
+
+    It outlives reconnects: the client subscribes again, with the same id, on a new connection.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        frame: Subscribe,
+        size: int,
+    ) -> None:
+        assert frame.id is not None  # the client's subscriptions always have ids
+        self.client = client
+        self.id = frame.id
+        self.destination = frame.destination
+        self.ack_mode: AckMode = frame.ack
+        self.headers = dict(frame.headers)
+        # A bounded queue: when the consumer lags, the reader waits, and TCP pushes back.
+        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(size)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Message:
+        message = await self._queue.get()
+        if message is None:
+            self._queue.put_nowait(None)  # every later call ends too
+            self.client._raise_if_failed()
+            raise StopAsyncIteration
+        return message
+
+    async def get(self, timeout: float | None = None) -> Message:
+        """The next message, waiting at most `timeout` seconds (the client's default if None)."""
+        async with asyncio.timeout(self.client.timeout if timeout is None else timeout):
+            return await anext(self)
+
+    async def ack(self, message: Message, *, transaction: str | None = None) -> None:
+        """Acknowledge `message`."""
+        await self.client.ack(message, transaction=transaction)
+
+    async def nack(self, message: Message, *, transaction: str | None = None) -> None:
+        """Reject `message` (the broker may redeliver it)."""
+        await self.client.nack(message, transaction=transaction)
+
+    async def unsubscribe(self, *, receipt: bool = True) -> None:
+        """End the subscription; with `receipt`, wait until the broker confirms."""
+        await self.client._unsubscribe(self, receipt=receipt)
+
+    def _close(self) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+
+
+class _Connection:
+    """One TCP (or TLS) connection and the Engine of its session."""
+
+    def __init__(self, url: BrokerURL, engine: Engine, name: str) -> None:
+        self.url = url
+        self.engine = engine
+        self.name = name
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.connected: asyncio.Future[Connected] = asyncio.get_running_loop().create_future()
+        self.receipts: dict[str, asyncio.Future[None]] = {}
+        self.failure: ConnectionLost | None = None
+        self.last_sent = self.last_received = asyncio.get_running_loop().time()
+        self._pending = bytearray()
+        self._flush_soon: asyncio.Handle | None = None
+
+    def send(self, data: bytes) -> bool:
+        """Queue `data`: everything queued in one pass of the event loop goes out in one write
+        (ACKs of a batch of messages cost one system call). True when it was written at once,
+        because enough had piled up that the caller should let the loop run."""
+        loop = asyncio.get_running_loop()
+        self._pending += data
+        self.last_sent = loop.time()
+        if len(self._pending) >= _FLUSH_AT:
+            self.flush()
+            return True
+        if self._flush_soon is None:
+            self._flush_soon = loop.call_soon(self.flush)
+        return False
+
+    def flush(self) -> None:
+        """Hand what is queued to the transport."""
+        if self._flush_soon is not None:
+            self._flush_soon.cancel()
+            self._flush_soon = None
+        if self._pending and self.writer is not None and self.failure is None:
+            self.writer.write(bytes(self._pending))
+        self._pending.clear()
+
+
+def _fail_waiter(waiter: asyncio.Future[T], error: ConnectionLost) -> None:
+    if not waiter.done():
+        waiter.set_exception(error)
+        waiter.exception()  # retrieved: nobody may be waiting any more
+
+
+class _Closed(ConnectionLost):
+    """The connection was closed on purpose: iterators end quietly."""
