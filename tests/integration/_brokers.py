@@ -8,6 +8,7 @@ from ``shared/brokers`` if that fails, and says what is wrong if the broker is s
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -78,3 +79,23 @@ def ensure(broker: Broker) -> str | None:
     output = (done.stdout + done.stderr).strip().splitlines()
     tail = " | ".join(output[-5:]) or "(no output)"
     return f"`bash {script}` exited {done.returncode} and {broker.port} is still closed: {tail}"
+
+
+def rabbitmqctl(*arguments: str) -> int:
+    """Run RabbitMQ's control tool (bounded in time); its exit status."""
+    tool = shutil.which("rabbitmqctl")
+    assert tool is not None, "rabbitmqctl is needed to manage the test vhost"
+    command = [tool, *arguments]
+    return subprocess.run(command, capture_output=True, timeout=60, check=False).returncode
+
+
+def prepare_vhost(vhost: str) -> None:
+    """A RabbitMQ vhost of the tests' own, open to guest, so cutting its connections leaves
+    every other client alone."""
+    rabbitmqctl("add_vhost", vhost)  # fails harmlessly when it exists
+    assert rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*") == 0
+
+
+def cut_vhost_connections(vhost: str) -> None:
+    """Make RabbitMQ drop every connection to `vhost` (as a broker restart would)."""
+    assert rabbitmqctl("close_all_connections", "--vhost", vhost, "cut by a reconnect test") == 0

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import uuid
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from stompmodels.aio import Backoff, BrokerURL, Client, ConnectionEvent, ConnectionLost
 
 from ._brokers import RABBITMQ as RABBITMQ_BROKER
+from ._brokers import cut_vhost_connections, prepare_vhost
 from .conftest import BrokerGate
 
 # A vhost of our own, so cutting its connections leaves every other client alone.
@@ -25,24 +24,15 @@ def queue() -> str:
     return f"/queue/stompmodels-reconnect-{uuid.uuid4().hex[:10]}"
 
 
-def rabbitmqctl(*arguments: str) -> int:
-    tool = shutil.which("rabbitmqctl")
-    assert tool is not None, "rabbitmqctl is needed to manage the test vhost"
-    command = [tool, *arguments]
-    return subprocess.run(command, capture_output=True, timeout=60, check=False).returncode
-
-
 @pytest.fixture(scope="module", autouse=True)
 def vhost(brokers: BrokerGate) -> None:
     brokers.require(RABBITMQ_BROKER)
-    rabbitmqctl("add_vhost", VHOST)  # fails harmlessly when it exists
-    assert rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*") == 0
+    prepare_vhost(VHOST)
 
 
 async def cut_all_connections() -> None:
     """Make RabbitMQ drop every connection to the test vhost (as a broker restart would)."""
-    closing = ("close_all_connections", "--vhost", VHOST, "cut by the reconnect test")
-    assert await asyncio.to_thread(rabbitmqctl, *closing) == 0
+    await asyncio.to_thread(cut_vhost_connections, VHOST)
 
 
 async def wait_for(events: list[ConnectionEvent], event: ConnectionEvent) -> None:

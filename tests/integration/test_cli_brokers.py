@@ -19,57 +19,19 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-from typing import IO, Any, Final
+from typing import IO, Final
 
 import pytest
 
-from stompmodels.cli import main
+from tests.test_cli import Run, run_cli
 
 from ._brokers import Broker
 
-RUN_TIMEOUT: Final = 30.0  # seconds for one in-process run of main
 PROCESS_TIMEOUT: Final = 60.0  # seconds for one `python -m stompmodels`
 SECRET: Final = "wrong-passcode-never-printed"
 # RabbitMQ makes a queue with the arguments of the first frame that names it, and a later frame
 # must carry the same ones; ActiveMQ ignores the header.
 QUEUE_ARGS: Final = ("-H", "x-expires=300000")
-
-
-@dataclass
-class Run:
-    """What one run printed and returned."""
-
-    status: int
-    out: str
-    err: str
-
-    @property
-    def err_lines(self) -> list[str]:
-        return self.err.splitlines()
-
-    def json_lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.out.splitlines()]
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Run:
-    """`main(argv)` in a daemon thread, failing the test if it takes longer than RUN_TIMEOUT."""
-    outcome: list[int | BaseException] = []
-
-    def target() -> None:
-        try:
-            outcome.append(main(list(argv)))
-        except BaseException as exc:  # surfaced below, in the test's thread
-            outcome.append(exc)
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(RUN_TIMEOUT)
-    assert outcome, f"main({list(argv)}) did not finish within {RUN_TIMEOUT} s"
-    if isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    captured = capsys.readouterr()
-    return Run(outcome[0], captured.out, captured.err)
 
 
 def run_process(*argv: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
