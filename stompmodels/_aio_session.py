@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Final, Literal, Self, TypeVar
 
+from ._aio_stream import Stream
 from ._engine import Engine
 from ._frames import Connected, Message, Subscribe
 from ._headers import AckMode
@@ -77,20 +78,20 @@ class Subscription:
 
 
 class _Connection:
-    """One TCP (or TLS) connection and the Engine of its session."""
+    """One connection (TCP, TLS or WebSocket) and the Engine of its session."""
 
     def __init__(self, url: BrokerURL, engine: Engine, name: str) -> None:
         self.url = url
         self.engine = engine
         self.name = name
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.stream: Stream | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.connected: asyncio.Future[Connected] = asyncio.get_running_loop().create_future()
         self.receipts: dict[str, asyncio.Future[None]] = {}
         self.failure: ConnectionLost | None = None
         self.last_sent = self.last_received = asyncio.get_running_loop().time()
-        self._pending = bytearray()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._flush_soon: asyncio.Handle | None = None
 
     def send(self, data: bytes) -> bool:
@@ -98,9 +99,10 @@ class _Connection:
         (ACKs of a batch of messages cost one system call). True when it was written at once,
         because enough had piled up that the caller should let the loop run."""
         loop = asyncio.get_running_loop()
-        self._pending += data
+        self._pending.append(data)
+        self._pending_size += len(data)
         self.last_sent = loop.time()
-        if len(self._pending) >= _FLUSH_AT:
+        if self._pending_size >= _FLUSH_AT:
             self.flush()
             return True
         if self._flush_soon is None:
@@ -112,9 +114,10 @@ class _Connection:
         if self._flush_soon is not None:
             self._flush_soon.cancel()
             self._flush_soon = None
-        if self._pending and self.writer is not None and self.failure is None:
-            self.writer.write(bytes(self._pending))
-        self._pending.clear()
+        if self._pending and self.stream is not None and self.failure is None:
+            self.stream.write(self._pending)
+        self._pending = []
+        self._pending_size = 0
 
 
 def _fail_waiter(waiter: asyncio.Future[T], error: ConnectionLost) -> None:

@@ -1,20 +1,31 @@
-"""Broker addresses from URLs: `stomp://user:pass@host:61613/vhost`, `stomp+ssl://`, failover."""
+"""Broker addresses from URLs: `stomp://user:pass@host:61613/vhost`, `stomp+ssl://`, failover,
+and STOMP over WebSocket: `ws://user:pass@host:15674/ws?vhost=name`, `wss://`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import SecretStr
 
-# RabbitMQ's documented STOMP ports: 61613 plain, 61614 TLS.
-DEFAULT_PORTS: Final = {"stomp": 61613, "stomp+ssl": 61614, "stomp+tls": 61614}
+# RabbitMQ's documented ports: STOMP 61613 plain, 61614 TLS; Web-STOMP 15674 plain, 15673 TLS.
+DEFAULT_PORTS: Final = {
+    "stomp": 61613,
+    "stomp+ssl": 61614,
+    "stomp+tls": 61614,
+    "ws": 15674,
+    "wss": 15673,
+}
+_WEBSOCKET_SCHEMES: Final = ("ws", "wss")
 
 
 @dataclass(frozen=True, slots=True)
 class BrokerURL:
-    """Where and how to connect to one broker; the passcode never shows in a repr."""
+    """Where and how to connect to one broker; the passcode never shows in a repr.
+
+    `websocket_path` is None for STOMP over TCP, else the HTTP path of a WebSocket endpoint.
+    """
 
     host: str
     port: int = 61613
@@ -22,19 +33,40 @@ class BrokerURL:
     passcode: SecretStr | None = field(default=None, repr=False)
     vhost: str = "/"
     tls: bool = False
+    websocket_path: str | None = None
+
+    @property
+    def scheme(self) -> str:
+        """``stomp``, ``stomp+ssl``, ``ws`` or ``wss``."""
+        if self.websocket_path is not None:
+            return "wss" if self.tls else "ws"
+        return "stomp+ssl" if self.tls else "stomp"
+
+    @property
+    def websocket_uri(self) -> str:
+        """The WebSocket address to open, without credentials (they go in CONNECT)."""
+        path = self.websocket_path if self.websocket_path is not None else "/"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def __str__(self) -> str:
-        scheme = "stomp+ssl" if self.tls else "stomp"
         user = f"{self.login}@" if self.login else ""
-        return f"{scheme}://{user}{self.host}:{self.port}"
+        path = self.websocket_path or ""
+        return f"{self.scheme}://{user}{self.host}:{self.port}{path}"
 
 
 def parse_url(url: str) -> BrokerURL:
-    """One broker from a ``stomp://`` or ``stomp+ssl://`` URL; ValueError names what is wrong."""
+    """One broker from a ``stomp://``, ``stomp+ssl://``, ``ws://`` or ``wss://`` URL.
+
+    For STOMP over TCP the path is the virtual host; for WebSocket it is the endpoint's path,
+    and the virtual host goes in the query (``?vhost=name``). ValueError names what is wrong.
+    """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise ValueError(f"unsupported URL scheme {scheme!r}: use stomp:// or stomp+ssl://")
+        raise ValueError(
+            f"unsupported URL scheme {scheme!r}: use stomp://, stomp+ssl://, ws:// or wss://"
+        )
     if not parts.hostname:
         raise ValueError("the URL names no host")
     try:
@@ -42,13 +74,20 @@ def parse_url(url: str) -> BrokerURL:
     except ValueError:
         raise ValueError("the URL's port is not a number from 0 to 65535") from None
     path = unquote(parts.path)
+    websocket = scheme in _WEBSOCKET_SCHEMES
+    if websocket:
+        vhosts = parse_qs(parts.query).get("vhost", ["/"])
+        vhost, websocket_path = vhosts[-1], parts.path or "/"
+    else:
+        vhost, websocket_path = (path[1:] if len(path) > 1 else "/"), None
     return BrokerURL(
         host=parts.hostname,
         port=port,
         login=unquote(parts.username) if parts.username else None,
         passcode=SecretStr(unquote(parts.password)) if parts.password is not None else None,
-        vhost=path[1:] if len(path) > 1 else "/",
-        tls=scheme != "stomp",
+        vhost=vhost,
+        tls=scheme not in ("stomp", "ws"),
+        websocket_path=websocket_path,
     )
 
 

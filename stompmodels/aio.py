@@ -12,11 +12,12 @@ import logging
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
-from typing import Final, Self
+from typing import Self
 
 from pydantic import SecretStr
 
 from ._aio_session import ConnectionEvent, Subscription, _Closed, _Connection, _fail_waiter
+from ._aio_stream import open_stream
 from ._backoff import Backoff
 from ._engine import Engine, Reaction
 from ._frames import ClientFrame, Connected, Error, Message, Receipt
@@ -38,8 +39,6 @@ from ._url import BrokerURL, brokers_for
 
 logger = logging.getLogger("stompmodels.aio")
 logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the application decides
-
-_READ_SIZE: Final = 64 * 1024
 
 
 class Client:
@@ -158,6 +157,8 @@ class Client:
                 try:
                     async with asyncio.timeout(self.timeout if timeout is None else timeout):
                         await waiter
+                except _Closed as closed:
+                    logger.debug("%s", closed)
                 except (TimeoutError, ConnectionLost):
                     logger.warning("no receipt for DISCONNECT from %s; closing anyway", self.url)
             await self._shut(connection, _Closed(f"connection to {connection.url} closed"))
@@ -264,9 +265,11 @@ class Client:
         tls = ssl_context_for(url, self._ssl)
         try:
             async with asyncio.timeout(self.timeout):
-                connection.reader, connection.writer = await asyncio.open_connection(
-                    url.host, url.port, ssl=tls, server_hostname=url.host if tls else None
+                connection.stream = await open_stream(
+                    url, tls, self._limits or Limits(), self._versions
                 )
+        except ConnectionLost:
+            raise  # already says why (a refused WebSocket handshake)
         except (OSError, TimeoutError) as exc:
             raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
         self._connection = connection
@@ -307,6 +310,9 @@ class Client:
         """A connection failed: wake its waiters, then reconnect or end the client."""
         if connection.failure is not None:
             return
+        if connection.engine.state is State.DISCONNECTING and type(error) is ConnectionLost:
+            # Closed after our DISCONNECT: RabbitMQ's Web-STOMP does so without a RECEIPT.
+            error = _Closed(f"{connection.url} closed the connection after DISCONNECT")
         self._fail(connection, error)
         if connection is not self._connection or self._closing:
             return
@@ -345,8 +351,8 @@ class Client:
             _fail_waiter(waiter, error)
         connection.receipts.clear()
         _fail_waiter(connection.connected, error)
-        if connection.writer is not None:
-            connection.writer.close()
+        if connection.stream is not None:
+            connection.stream.close()
 
     def _end(self, error: ConnectionLost) -> None:
         """No more connections: end every subscription's iterator."""
@@ -367,9 +373,9 @@ class Client:
             # asyncio.wait neither raises the tasks' errors nor swallows our own cancellation
             # (awaiting each under suppress(CancelledError) would eat a Ctrl-C).
             await asyncio.wait(others, timeout=1.0)
-        if connection.writer is not None:
+        if connection.stream is not None:
             with contextlib.suppress(OSError, TimeoutError):
-                await asyncio.wait_for(connection.writer.wait_closed(), 1.0)
+                await asyncio.wait_for(connection.stream.wait_closed(), 1.0)
 
     def _notify(self, event: ConnectionEvent) -> None:
         if self._on_state is not None:
@@ -392,8 +398,8 @@ class Client:
         if wrote_batch:
             # A batch was just written: wait while the socket's buffer is full (back-pressure),
             # and let the reader and heart-beats run even if the caller never waits.
-            assert connection.writer is not None
-            await connection.writer.drain()
+            assert connection.stream is not None
+            await connection.stream.drain()
             await asyncio.sleep(0)
         if waiter is not None:
             try:
@@ -436,11 +442,12 @@ class Client:
             connection.send(data)
 
     async def _read_loop(self, connection: _Connection) -> None:
-        assert connection.reader is not None
+        stream = connection.stream
+        assert stream is not None
         loop = asyncio.get_running_loop()
         try:
             while True:
-                data = await connection.reader.read(_READ_SIZE)
+                data = await stream.read()
                 if not data:
                     raise ConnectionLost(f"{connection.url} closed the connection")
                 connection.last_received = loop.time()  # any byte counts as life

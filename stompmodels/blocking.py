@@ -169,6 +169,12 @@ class Client(Reconnecting):
         urls = brokers_for(
             url, host=host, port=port, login=login, passcode=passcode, vhost=vhost, tls=bool(ssl)
         )
+        for broker in urls:
+            if broker.websocket_path is not None:
+                raise ValueError(
+                    f"{broker.scheme}:// is STOMP over WebSocket: use stompmodels.ws.Client "
+                    "(asyncio); the blocking client speaks STOMP over TCP"
+                )
         super().__init__(
             urls,
             ssl=ssl,

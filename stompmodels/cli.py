@@ -5,10 +5,11 @@
     stompmodels decode capture.bin [--version 1.2] [--json]
 
 The broker comes from --url, else the environment variable STOMP_URL, else
-stomp://guest:guest@127.0.0.1:61613/. Exit status: 0 success, 1 a runtime failure (unreachable
-broker, refused login, ERROR frame, protocol error, nothing received before --timeout),
-2 a usage error (bad arguments, bad URL), 130 interrupted. A failure prints one line to stderr,
-``stompmodels: error: ...``, never a traceback, and never the passcode.
+stomp://guest:guest@127.0.0.1:61613/; ws:// and wss:// URLs speak STOMP over WebSocket.
+Exit status: 0 success, 1 a runtime failure (unreachable broker, refused login, ERROR frame,
+protocol error, nothing received before --timeout), 2 a usage error (bad arguments, bad URL),
+130 interrupted. A failure prints one line to stderr, ``stompmodels: error: ...``, never a
+traceback, and never the passcode.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def _add_url(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url",
         default=argparse.SUPPRESS,
-        help=f"broker URL, stomp:// or stomp+ssl:// (default: $STOMP_URL, else {DEFAULT_URL})",
+        help="broker URL: stomp://, stomp+ssl://, ws:// or wss:// "
+        f"(default: $STOMP_URL, else {DEFAULT_URL})",
     )
 
 

@@ -36,7 +36,7 @@ def test_the_passcode_never_shows() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("http://h", "unsupported URL scheme 'http'"),
+        ("http://h", "unsupported URL scheme .http.: .* ws:// or wss://"),
         ("stomp://", "names no host"),
         ("stomp://h:99999", "port"),
         ("failover:stomp://a", "failover:\\(stomp://a,stomp://b\\)"),
@@ -74,3 +74,42 @@ def test_failover_lists() -> None:
 )
 def test_broker_errors_say_what_the_broker_said(frame: Error, shown: str) -> None:
     assert shown in str(BrokerError(frame))
+
+
+def test_websocket_urls_keep_the_path_and_take_the_vhost_from_the_query() -> None:
+    url = parse_url("ws://bob:s3cret@127.0.0.1:15674/ws?vhost=%2Fteam")
+    assert (url.host, url.port, url.websocket_path, url.vhost, url.tls) == (
+        "127.0.0.1",
+        15674,
+        "/ws",
+        "/team",
+        False,
+    )
+    assert url.websocket_uri == "ws://127.0.0.1:15674/ws"  # credentials go in CONNECT only
+    assert str(url) == "ws://bob@127.0.0.1:15674/ws"
+    assert "s3cret" not in repr(url)
+
+
+@pytest.mark.parametrize(
+    ("text", "scheme", "port", "tls", "path"),
+    [
+        ("ws://h", "ws", 15674, False, "/"),
+        ("wss://h/stomp", "wss", 15673, True, "/stomp"),
+        ("stomp://h/v", "stomp", 61613, False, None),
+        ("stomp+ssl://h", "stomp+ssl", 61614, True, None),
+    ],
+)
+def test_each_scheme_and_its_default_port(
+    text: str, scheme: str, port: int, tls: bool, path: str | None
+) -> None:
+    url = parse_url(text)
+    assert (url.scheme, url.port, url.tls, url.websocket_path) == (scheme, port, tls, path)
+
+
+def test_websocket_uri_brackets_ipv6_hosts() -> None:
+    assert parse_url("ws://[::1]:9/ws").websocket_uri == "ws://[::1]:9/ws"
+
+
+def test_failover_can_mix_tcp_and_websocket() -> None:
+    schemes = [url.scheme for url in parse_urls("failover:(ws://a/ws,stomp://b)")]
+    assert schemes == ["ws", "stomp"]

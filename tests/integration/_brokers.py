@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+from urllib.parse import quote
 
 LOOPBACK: Final = "127.0.0.1"
 CONNECT_TIMEOUT: Final = 1.0  # seconds for the reachability probe
@@ -30,15 +31,26 @@ class Broker:
     host: str = LOOPBACK
     login: str = "guest"
     passcode: str = "guest"
+    websocket_path: str | None = None  # STOMP over WebSocket at this path, else over TCP
 
     @property
     def url(self) -> str:
-        return f"stomp://{self.login}:{self.passcode}@{self.host}:{self.port}/"
+        return self.url_for(self.login, self.passcode)
+
+    def url_for(self, login: str | None, passcode: str | None, vhost: str = "/") -> str:
+        """A client URL for this broker with these credentials (percent-encode them first)."""
+        user = f"{login or ''}:{passcode or ''}@" if login or passcode else ""
+        if self.websocket_path is None:
+            return f"stomp://{user}{self.host}:{self.port}/{quote(vhost, safe='')}"
+        query = f"?vhost={quote(vhost, safe='')}" if vhost != "/" else ""
+        return f"ws://{user}{self.host}:{self.port}{self.websocket_path}{query}"
 
 
 RABBITMQ: Final = Broker("rabbitmq", 61613, "RabbitMQ")
 ACTIVEMQ: Final = Broker("activemq", 61614, "ActiveMQ")
 BROKERS: Final = {broker.name: broker for broker in (RABBITMQ, ACTIVEMQ)}
+# RabbitMQ's Web-STOMP plugin: the same broker (and name) behind a WebSocket.
+RABBITMQ_WS: Final = Broker("rabbitmq", 15674, "RabbitMQ", websocket_path="/ws")
 
 
 def shared_dir() -> Path:

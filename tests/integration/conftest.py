@@ -26,12 +26,12 @@ class BrokerGate:
     """Checks (and starts) each broker once per session, and remembers what went wrong."""
 
     def __init__(self) -> None:
-        self._problems: dict[str, str | None] = {}
+        self._problems: dict[Broker, str | None] = {}
 
     def require(self, broker: Broker) -> Broker:
-        if broker.name not in self._problems:
-            self._problems[broker.name] = ensure(broker)
-        problem = self._problems[broker.name]
+        if broker not in self._problems:
+            self._problems[broker] = ensure(broker)
+        problem = self._problems[broker]
         if problem is not None:
             reason = f"{broker.name} is not available on {broker.host}:{broker.port}: {problem}"
             if os.environ.get("CI", "").strip().lower() == "true":

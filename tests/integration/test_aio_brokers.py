@@ -22,6 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, Final, TypeVar
+from urllib.parse import quote
 
 import pytest
 
@@ -69,11 +70,11 @@ def make_client(
     timeout: float = CLIENT_TIMEOUT,
 ) -> Client:
     return Client(
-        host=broker.host,
-        port=broker.port,
-        login=broker.login if login is None else login,
-        passcode=broker.passcode if passcode is None else passcode,
-        vhost=vhost,
+        broker.url_for(
+            broker.login if login is None else quote(login, safe=""),
+            broker.passcode if passcode is None else quote(passcode, safe=""),
+            vhost,
+        ),
         versions=(version,),
         heart_beat=heart_beat,
         timeout=timeout,
@@ -960,7 +961,7 @@ def test_a_refused_passcode_appears_nowhere(
     secret = f"pw-{uuid.uuid4().hex}"
 
     async def scenario() -> tuple[BrokerError, Client]:
-        url = f"stomp://{broker.login}:{secret}@{broker.host}:{broker.port}/"
+        url = broker.url_for(broker.login, secret)
         client = Client(url, versions=(version,), timeout=CLIENT_TIMEOUT)
         with pytest.raises(BrokerError) as caught:
             await client.connect()
