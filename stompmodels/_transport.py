@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ssl as ssl_module
+from collections.abc import Mapping
+from typing import Final
 
 from ._engine import Engine
 from ._frames import Connect, Error, Stomp
-from ._headers import HeartBeat
+from ._headers import AckMode, HeartBeat
 from ._spec import Version
 from ._url import BrokerURL
 
@@ -45,6 +47,30 @@ def connect_frame(
         versions=versions,
         heart_beat=heart_beat,
     )
+
+
+# How many unacknowledged messages a broker may send ahead: RabbitMQ reads `prefetch-count`,
+# ActiveMQ `activemq.prefetchSize`; each ignores the other's header.
+PREFETCH_HEADERS: Final = ("prefetch-count", "activemq.prefetchSize")
+
+
+def subscribe_headers(
+    headers: Mapping[str, str] | None, ack: AckMode, prefetch: int | None, queue_size: int
+) -> dict[str, str]:
+    """A SUBSCRIBE's custom headers with the brokers' prefetch headers added.
+
+    The broker may send at most `prefetch` messages before they are acknowledged; by default,
+    when messages are acknowledged, as many as the client's queue holds, so that a slow consumer
+    holds the broker back instead of filling memory. Headers given explicitly win.
+    """
+    if prefetch is not None and prefetch < 1:
+        raise ValueError("prefetch must be at least 1")
+    merged = dict(headers or {})
+    window = prefetch if prefetch is not None else (None if ack == "auto" else queue_size)
+    if window is not None:
+        for name in PREFETCH_HEADERS:
+            merged.setdefault(name, str(window))
+    return merged
 
 
 def ssl_context_for(

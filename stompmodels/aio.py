@@ -34,6 +34,7 @@ from ._transport import (
     connect_frame,
     describe_error,
     ssl_context_for,
+    subscribe_headers,
 )
 from ._url import BrokerURL, brokers_for
 
@@ -211,8 +212,15 @@ class Client:
         id: str | None = None,
         headers: Mapping[str, str] | None = None,
         receipt: bool = True,
+        prefetch: int | None = None,
     ) -> Subscription:
-        """Subscribe; iterate the result for messages (ACK them unless `ack` is auto)."""
+        """Subscribe; iterate the result for messages (ACK them unless `ack` is auto).
+
+        `prefetch` bounds the messages the broker sends ahead of acknowledgements (RabbitMQ's
+        `prefetch-count`, ActiveMQ's `activemq.prefetchSize`); it defaults to `queue_size` when
+        messages are acknowledged.
+        """
+        headers = subscribe_headers(headers, ack, prefetch, self._queue_size)
         frame = self.engine.subscribe(destination, ack=ack, id=id, headers=headers, receipt=receipt)
         subscription = Subscription(self, frame, self._queue_size)
         self._subscriptions[subscription.id] = subscription

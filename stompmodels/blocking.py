@@ -40,7 +40,7 @@ from ._reader import Limits
 from ._registry import F, Handler, Router
 from ._spec import VERSIONS, Version
 from ._state import State
-from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout
+from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout, subscribe_headers
 from ._url import BrokerURL, brokers_for
 from .aio import ConnectionEvent
 
@@ -295,11 +295,16 @@ class Client(Reconnecting):
         id: str | None = None,
         headers: Mapping[str, str] | None = None,
         receipt: bool = True,
+        prefetch: int | None = None,
     ) -> Subscription:
         """Subscribe; iterate the result for messages (ACK them unless `ack` is auto).
 
         Messages that a handler registered with `on` takes do not reach the subscription.
+        `prefetch` bounds the messages the broker sends ahead of acknowledgements (RabbitMQ's
+        `prefetch-count`, ActiveMQ's `activemq.prefetchSize`); it defaults to `queue_size` when
+        messages are acknowledged.
         """
+        headers = subscribe_headers(headers, ack, prefetch, self._queue_size)
         channel: Channel[Message] = Channel(self._queue_size)
 
         def prepare(frame: Subscribe) -> None:  # the inbox must exist before a MESSAGE can come
