@@ -6,6 +6,7 @@ BrokerError, TimeoutError, ProtocolError, UsageError, ...) and turned into one l
 
 from __future__ import annotations
 
+import ssl
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class SendOptions:
     content_type: str | None = None
     count: int = 1
     receipt: bool = False
+    tls: ssl.SSLContext | None = None  # None: verify with the system's CAs (stomp+ssl://)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class ListenOptions:
     ack: AckMode = "auto"
     timeout: float | None = None
     json: bool = False
+    tls: ssl.SSLContext | None = None  # None: verify with the system's CAs (stomp+ssl://)
 
 
 def _one_line(error: ValidationError) -> str:
@@ -103,7 +106,7 @@ async def send(options: SendOptions) -> int:
     """Send the body `count` times; confirm by RECEIPT each one (--receipt) or some of them."""
     check_send(options)
     progress = Progress(options.count)
-    async with Client(options.url) as client:
+    async with Client(options.url, ssl=options.tls) as client:
         try:
             for number in range(1, options.count + 1):
                 confirm = options.receipt or _confirms(number, options.count)
@@ -157,7 +160,7 @@ async def listen(options: ListenOptions) -> int:
     check_listen(options)
     ack, headers = subscribe_plan(options)
     received = 0
-    async with Client(options.url) as client:
+    async with Client(options.url, ssl=options.tls) as client:
         subscription = await client.subscribe(options.destination, ack=ack, headers=headers)
         while options.count is None or received < options.count:
             try:

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import ssl
 import sys
 from collections.abc import Iterator
 from typing import Final, get_args
@@ -95,6 +96,12 @@ def _connection_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     _add_url(parent)
     parent.add_argument(
+        "--cafile",
+        metavar="PEM",
+        help="for stomp+ssl://, also trust the CA certificates in this PEM file "
+        "(verification stays on; the system's CAs, or $SSL_CERT_FILE, are trusted too)",
+    )
+    parent.add_argument(
         "-H",
         "--header",
         type=_header,
@@ -163,6 +170,18 @@ def broker_url(text: str | None) -> BrokerURL:
         raise UsageError(f"bad URL: {exc}") from None
 
 
+def tls_context(cafile: str | None) -> ssl.SSLContext | None:
+    """A verifying context that also trusts `cafile` (None: the client's default context)."""
+    if cafile is None:
+        return None
+    context = ssl.create_default_context()
+    try:
+        context.load_verify_locations(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"cannot load --cafile {cafile!r}: {describe(exc)}") from None
+    return context
+
+
 # -- running --------------------------------------------------------------------------------
 
 
@@ -171,15 +190,16 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "decode":
         return decode(read_input(args.file), args.version, args.json)
     url = broker_url(getattr(args, "url", None))
+    tls = tls_context(args.cafile) if url.tls else None
     headers = dict(args.header)
     if args.command == "send":
         body: bytes | str = read_input("-") if args.body == "-" else args.body
         options = SendOptions(
-            url, args.destination, body, headers, args.content_type, args.count, args.receipt
+            url, args.destination, body, headers, args.content_type, args.count, args.receipt, tls
         )
         return asyncio.run(send(options))
     listening = ListenOptions(
-        url, args.destination, headers, args.count, args.ack, args.timeout, args.json
+        url, args.destination, headers, args.count, args.ack, args.timeout, args.json, tls
     )
     return asyncio.run(listen(listening))
 
