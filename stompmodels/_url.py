@@ -123,3 +123,13 @@ def brokers_for(
         return parse_urls(url)
     secret = SecretStr(passcode) if isinstance(passcode, str) else passcode
     return [BrokerURL(host, port, login, secret, vhost, tls=tls)]
+
+
+def require_tcp(urls: list[BrokerURL], client: str) -> None:
+    """Refuse WebSocket URLs for a client that speaks STOMP over TCP only."""
+    for broker in urls:
+        if broker.websocket_path is not None:
+            raise ValueError(
+                f"{broker.scheme}:// is STOMP over WebSocket, which {client} does not speak: "
+                "use stompmodels.ws.Client (asyncio)"
+            )

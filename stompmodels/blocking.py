@@ -41,7 +41,7 @@ from ._registry import F, Handler, Router
 from ._spec import VERSIONS, Version
 from ._state import State
 from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout, subscribe_headers
-from ._url import BrokerURL, brokers_for
+from ._url import BrokerURL, brokers_for, require_tcp
 from .aio import ConnectionEvent
 
 logger = logging.getLogger("stompmodels.blocking")
@@ -169,12 +169,7 @@ class Client(Reconnecting):
         urls = brokers_for(
             url, host=host, port=port, login=login, passcode=passcode, vhost=vhost, tls=bool(ssl)
         )
-        for broker in urls:
-            if broker.websocket_path is not None:
-                raise ValueError(
-                    f"{broker.scheme}:// is STOMP over WebSocket: use stompmodels.ws.Client "
-                    "(asyncio); the blocking client speaks STOMP over TCP"
-                )
+        require_tcp(urls, "the blocking client")
         super().__init__(
             urls,
             ssl=ssl,

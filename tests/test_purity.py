@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 CORE = Path(__file__).resolve().parent.parent / "stompmodels"
-FORBIDDEN = {"socket", "ssl", "asyncio", "threading", "time", "logging", "select", "selectors"}
+FORBIDDEN = {
+    *("socket", "ssl", "asyncio", "threading", "time", "logging", "select", "selectors"),
+    *("twisted", "websockets"),
+}
 # Private modules of the transports and the CLI (which own sockets, threads and TLS) are not
-# part of the core: _transport.py, _blocking_*.py, _aio_*.py, _cli_*.py.
-ADAPTERS = ("_transport", "_blocking", "_aio", "_cli")
+# part of the core: _transport.py, _blocking_*.py, _aio_*.py, _cli_*.py, _twisted_*.py.
+ADAPTERS = ("_transport", "_blocking", "_aio", "_cli", "_twisted")
 CORE_MODULES = sorted(path for path in CORE.glob("_*.py") if not path.stem.startswith(ADAPTERS))
 
 

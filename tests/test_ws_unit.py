@@ -19,6 +19,7 @@ from websockets.typing import Subprotocol
 
 from stompmodels import HeartBeat, Limits, Message
 from stompmodels.blocking import Client as BlockingClient
+from stompmodels.twisted import StompClientFactory
 from stompmodels.ws import (
     SUBPROTOCOLS,
     Client,
@@ -225,9 +226,11 @@ def test_a_refused_handshake_says_so() -> None:
         run(scenario())
 
 
-def test_the_blocking_client_points_to_the_websocket_client() -> None:
-    with pytest.raises(ValueError, match="use stompmodels.ws.Client"):
+def test_tcp_only_clients_point_to_the_websocket_client() -> None:
+    with pytest.raises(ValueError, match="the blocking client does not speak.*stompmodels.ws"):
         BlockingClient("ws://127.0.0.1:15674/ws")
+    with pytest.raises(ValueError, match="StompClientFactory does not speak.*stompmodels.ws"):
+        StompClientFactory("wss://127.0.0.1/ws")
 
 
 def test_received_messages_are_typed() -> None:

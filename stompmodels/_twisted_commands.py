@@ -1,0 +1,148 @@
+"""The Twisted protocol's commands: each sends one frame (built by the Engine) and returns a
+Deferred of its RECEIPT; see `StompProtocol`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.python.failure import Failure
+
+from ._engine import Engine
+from ._frames import ClientFrame, Message, Receipt
+from ._headers import AckMode
+from ._transport import ConnectionLost
+from ._twisted_subscription import MessageCallback, Subscription
+
+if TYPE_CHECKING:
+    from ._twisted_factory import StompClientFactory
+
+
+class Closed(ConnectionLost):
+    """The connection was closed on purpose (`disconnect` or `close`)."""
+
+
+class StompCommands:
+    """What a STOMP client asks of the broker. Nothing here raises: a frame the session
+    forbids, or a lost connection, fails the Deferred returned."""
+
+    engine: Engine
+    client: StompClientFactory
+
+    def _request(self, frame: ClientFrame) -> Deferred[Receipt | None]:
+        raise NotImplementedError  # the protocol writes
+
+    def send(
+        self,
+        destination: str,
+        body: bytes | str = b"",
+        *,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = False,
+        transaction: str | None = None,
+        omit_content_length: bool = False,
+    ) -> Deferred[Receipt | None]:
+        """Send a message; with `receipt`, fire with the broker's RECEIPT."""
+        return maybeDeferred(
+            lambda: self._request(
+                self.engine.send(
+                    destination,
+                    body,
+                    content_type=content_type,
+                    headers=headers,
+                    receipt=receipt,
+                    transaction=transaction,
+                    omit_content_length=omit_content_length,
+                )
+            )
+        )
+
+    def subscribe(
+        self,
+        destination: str,
+        *,
+        ack: AckMode = "auto",
+        id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = True,
+        callback: MessageCallback | None = None,
+    ) -> Deferred[Subscription]:
+        """Subscribe; messages go to `callback`, else to the subscription's `get()`.
+
+        ACK them (unless `ack` is auto) with `protocol.ack` or `subscription.ack`.
+        """
+
+        def start() -> Deferred[Subscription]:
+            frame = self.engine.subscribe(
+                destination, ack=ack, id=id, headers=headers, receipt=receipt
+            )
+            subscription = Subscription(self.client, frame, callback, self.client.queue_size)
+            confirmed = self._request(frame)
+            self.client._subscriptions[subscription.id] = subscription
+
+            def refused(failure: Failure) -> Failure:
+                self.client._subscriptions.pop(subscription.id, None)
+                return failure
+
+            return confirmed.addCallbacks(lambda _: subscription, refused)
+
+        return maybeDeferred(start)
+
+    def unsubscribe(
+        self, subscription: Subscription | str, *, receipt: bool = True
+    ) -> Deferred[Receipt | None]:
+        """End a subscription (given as itself or by id)."""
+
+        def stop() -> Deferred[Receipt | None]:
+            id = subscription if isinstance(subscription, str) else subscription.id
+            confirmed = self._request(self.engine.unsubscribe(id, receipt=receipt))
+            ended = self.client._subscriptions.pop(id, None)
+            if ended is not None:
+                ended._end(Closed(f"subscription {id} ended"))
+            return confirmed
+
+        return maybeDeferred(stop)
+
+    def ack(
+        self, message: Message, *, transaction: str | None = None, receipt: bool = False
+    ) -> Deferred[Receipt | None]:
+        """Acknowledge `message` with the headers of the negotiated version."""
+        return maybeDeferred(
+            lambda: self._request(
+                self.engine.ack(message, transaction=transaction, receipt=receipt)
+            )
+        )
+
+    def nack(
+        self, message: Message, *, transaction: str | None = None, receipt: bool = False
+    ) -> Deferred[Receipt | None]:
+        """Reject `message` (STOMP 1.1+)."""
+        return maybeDeferred(
+            lambda: self._request(
+                self.engine.nack(message, transaction=transaction, receipt=receipt)
+            )
+        )
+
+    def begin(self, *, receipt: bool = True) -> Deferred[str]:
+        """Begin a transaction; fire with its id (pass it as `transaction=` to send/ack/nack).
+
+        A transaction belongs to this connection: it is never replayed after a reconnect.
+        """
+
+        def start() -> Deferred[str]:
+            frame = self.engine.begin(receipt=receipt)
+            return self._request(frame).addCallback(lambda _: frame.transaction)
+
+        return maybeDeferred(start)
+
+    def commit(self, transaction: str, *, receipt: bool = True) -> Deferred[Receipt | None]:
+        """Commit `transaction`."""
+        return maybeDeferred(
+            lambda: self._request(self.engine.commit(transaction, receipt=receipt))
+        )
+
+    def abort(self, transaction: str, *, receipt: bool = True) -> Deferred[Receipt | None]:
+        """Abort `transaction`."""
+        return maybeDeferred(lambda: self._request(self.engine.abort(transaction, receipt=receipt)))
