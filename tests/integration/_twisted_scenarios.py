@@ -360,6 +360,13 @@ async def reconnect(ctx: Context) -> Observations:
         await subscription.ack(first)
         tx = await stomp.begin()
         await deferToThread(cut_vhost_connections, RECONNECT_VHOST)
+        # Until the client has seen the cut, when_connected() is the old connection.
+        for _ in range(100):
+            if "lost" in events:
+                break
+            pause: Deferred[None] = Deferred()
+            ctx.reactor.callLater(0.1, pause.callback, None)
+            await pause
         renewed = await factory.when_connected()
         try:
             await stomp.commit(tx)
