@@ -9,7 +9,9 @@ import asyncio
 import contextlib
 import logging
 import ssl as ssl_module
+import weakref
 from collections.abc import Callable
+from typing import Final
 
 from ._aio_session import ConnectionEvent, Subscription, _Closed, _Connection, _fail_waiter
 from ._aio_stream import open_stream
@@ -33,6 +35,7 @@ from ._transport import (
 from ._url import BrokerURL
 
 logger = logging.getLogger("stompmodels.aio")
+_CLOSING_CHECK: Final = 0.1  # seconds between looks at `close` while a full queue holds the reader
 
 
 class _ClientCore:
@@ -55,6 +58,7 @@ class _ClientCore:
     _closing: bool
     _final: ConnectionLost | None
     _reconnecting: asyncio.Task[None] | None
+    _stale: weakref.WeakValueDictionary[int, Message]  # MESSAGEs of earlier connections, by id()
     _name: str
 
     @property
@@ -88,6 +92,8 @@ class _ClientCore:
             raise  # already says why (a refused WebSocket handshake)
         except (OSError, TimeoutError) as exc:
             raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
+        if self._connection is not None:
+            self._stale.update(self._connection.received)
         self._connection = connection
         reader = asyncio.create_task(self._read_loop(connection), name=f"{self._name}:reader")
         connection.tasks.append(reader)
@@ -241,6 +247,21 @@ class _ClientCore:
             raise connection.failure
         return connection
 
+    def _stale_ack(self, message: Message, command: str) -> bool:
+        """Whether `message` came on an earlier connection, so its ACK must not be sent.
+
+        Its ack id names a delivery of the ended session: RabbitMQ would settle the delivery
+        of this session that has the same number (another message), ActiveMQ sends an ERROR.
+        """
+        if self._stale.get(id(message)) is not message:
+            return False
+        logger.info(
+            "%s of message %s not sent: it came before a reconnect, and is delivered again",
+            command,
+            message.message_id,
+        )
+        return True
+
     def _raise_if_failed(self) -> None:
         if self._final is not None and not isinstance(self._final, _Closed):
             raise self._final
@@ -294,7 +315,25 @@ class _ClientCore:
             if subscription is None:
                 logger.warning("MESSAGE for unknown subscription %r dropped", frame.subscription)
             else:
-                await subscription._queue.put(frame)  # waits when full: back-pressure
+                if subscription.ack_mode != "auto":
+                    connection.received[id(frame)] = frame
+                await self._deliver(subscription, frame)
+
+    async def _deliver(self, subscription: Subscription, frame: Message) -> None:
+        """Queue `frame`; when the queue is full, wait for room (back-pressure: the reader stops
+        and TCP pushes back on the broker), but only until `close` begins. The reader must then
+        go on to DISCONNECT's RECEIPT, and the MESSAGE is dropped: nobody takes it any more,
+        and the broker delivers it again if it is unacknowledged."""
+        queue = subscription._queue
+        while not self._closing:
+            if not queue.full():
+                queue.put_nowait(frame)
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_CLOSING_CHECK):
+                    await queue.put(frame)
+                    return
+        logger.debug("MESSAGE %s dropped: the client is closing", frame.message_id)
 
     async def _heartbeat_loop(self, connection: _Connection) -> None:
         loop = asyncio.get_running_loop()

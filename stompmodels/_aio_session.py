@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from typing import TYPE_CHECKING, Final, Literal, Self, TypeVar
 
 from ._aio_stream import Stream
@@ -43,11 +44,15 @@ class Subscription:
         self.headers = dict(frame.headers)
         # A bounded queue: when the consumer lags, the reader waits, and TCP pushes back.
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue(size)
+        self._ended = False  # no more messages will come (the end marker may not fit in)
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> Message:
+        if self._ended and self._queue.empty():
+            self.client._raise_if_failed()
+            raise StopAsyncIteration
         message = await self._queue.get()
         if message is None:
             self._queue.put_nowait(None)  # every later call ends too
@@ -73,7 +78,8 @@ class Subscription:
         await self.client._unsubscribe(self, receipt=receipt)
 
     def _close(self) -> None:
-        with contextlib.suppress(asyncio.QueueFull):
+        self._ended = True
+        with contextlib.suppress(asyncio.QueueFull):  # full: nobody waits; see __anext__
             self._queue.put_nowait(None)
 
 
@@ -88,6 +94,8 @@ class _Connection:
         self.tasks: list[asyncio.Task[None]] = []
         self.connected: asyncio.Future[Connected] = asyncio.get_running_loop().create_future()
         self.receipts: dict[str, asyncio.Future[None]] = {}
+        # The MESSAGEs queued for subscriptions that ACK, by id(): their ACKs name this session.
+        self.received: weakref.WeakValueDictionary[int, Message] = weakref.WeakValueDictionary()
         self.failure: ConnectionLost | None = None
         self.last_sent = self.last_received = asyncio.get_running_loop().time()
         self._pending: list[bytes] = []

@@ -5,7 +5,7 @@
   bounded channel, or a (handler, frame) job into the dispatcher's. It never runs user code, so a
   slow handler cannot keep heart-beats from being read.
 - heart-beat: sends an EOL when one is due, and fails the connection with HeartbeatTimeout once
-  the broker has been silent past the deadline (two intervals).
+  the broker has been silent past the deadline (the interval times DEFAULT_GRACE).
 - dispatcher: runs the handlers registered with `on`, one frame at a time, in arrival order, and
   sends the frame a handler returns.
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Final, TypeVar
 
@@ -83,6 +84,8 @@ class Session(Connection):
             self.engine = Engine(limits=self._limits, auto_ack=False)
             self._stop = stop = threading.Event()
             self._connected = Waiter("CONNECTED")
+            self._stale.update(self._received)
+            self._received = weakref.WeakValueDictionary()
             self._sock = sock
             self._failure = None
             self._last_sent = self._last_received = time.monotonic()
@@ -249,6 +252,9 @@ class Session(Connection):
             if inbox is None:
                 logger.warning("MESSAGE for unknown subscription %r dropped", frame.subscription)
             else:
+                if inbox.frame is None or inbox.frame.ack != "auto":
+                    with self._lock:
+                        self._received[id(frame)] = frame
                 self._deliver(inbox.channel, frame)
 
     def _inbox_for(self, message: Message) -> Inbox | None:
@@ -260,13 +266,18 @@ class Session(Connection):
         return found[0] if len(found) == 1 else None
 
     def _deliver(self, channel: Channel[_T], item: _T) -> None:
-        """Put `item` in `channel`; when it is full, wait for room (the broker then waits too)."""
+        """Put `item` in `channel`; when it is full, wait for room (the broker then waits too),
+        but not once `close` has begun: DISCONNECT's RECEIPT must still be read, and nobody
+        takes the item any more (the broker delivers an unacknowledged MESSAGE again)."""
         if channel.put(item, 0):
+            return
+        if self._closing:
+            logger.debug("a frame was dropped: the client is closing")
             return
         self._paused = True
         logger.debug("a consumer lags; reading pauses until its queue has room")
         try:
-            while not channel.put(item, SLICE) and not self._stop.is_set():
+            while not channel.put(item, SLICE) and not self._stop.is_set() and not self._closing:
                 pass
         finally:
             self._last_received = time.monotonic()  # the silence deadline restarts

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import ssl as ssl_module
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Self
@@ -84,6 +85,7 @@ class Client(_ClientCore):
         self._closing = False
         self._final: ConnectionLost | None = None
         self._reconnecting: asyncio.Task[None] | None = None
+        self._stale: weakref.WeakValueDictionary[int, Message] = weakref.WeakValueDictionary()
         self._name = "stompmodels"
 
     # -- life cycle ------------------------------------------------------------------------
@@ -214,12 +216,18 @@ class Client(_ClientCore):
         return subscription
 
     async def ack(self, message: Message, *, transaction: str | None = None) -> None:
-        """Acknowledge `message` with the headers of the negotiated version."""
-        await self._send_and_confirm(self.engine.ack(message, transaction=transaction), None)
+        """Acknowledge `message` with the headers of the negotiated version.
+
+        A message received before a reconnect is not acknowledged: the broker took it back
+        when that connection ended, and delivers it again.
+        """
+        if not self._stale_ack(message, "ACK"):
+            await self._send_and_confirm(self.engine.ack(message, transaction=transaction), None)
 
     async def nack(self, message: Message, *, transaction: str | None = None) -> None:
-        """Reject `message` (STOMP 1.1+)."""
-        await self._send_and_confirm(self.engine.nack(message, transaction=transaction), None)
+        """Reject `message` (STOMP 1.1+); like `ack`, not for a message from before a reconnect."""
+        if not self._stale_ack(message, "NACK"):
+            await self._send_and_confirm(self.engine.nack(message, transaction=transaction), None)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[str]:

@@ -323,7 +323,13 @@ class Client(Reconnecting):
     def ack(
         self, message: Message, *, transaction: str | None = None, receipt: bool = False
     ) -> None:
-        """Acknowledge `message` with the headers of the negotiated version."""
+        """Acknowledge `message` with the headers of the negotiated version.
+
+        A message received before a reconnect is not acknowledged: the broker took it back
+        when that connection ended, and delivers it again.
+        """
+        if self._stale_ack(message, "ACK"):
+            return
         _, waiter = self._transmit(
             lambda: self.engine.ack(message, transaction=transaction, receipt=receipt)
         )
@@ -332,7 +338,9 @@ class Client(Reconnecting):
     def nack(
         self, message: Message, *, transaction: str | None = None, receipt: bool = False
     ) -> None:
-        """Reject `message` (STOMP 1.1+)."""
+        """Reject `message` (STOMP 1.1+); like `ack`, not for a message from before a reconnect."""
+        if self._stale_ack(message, "NACK"):
+            return
         _, waiter = self._transmit(
             lambda: self.engine.nack(message, transaction=transaction, receipt=receipt)
         )
