@@ -17,6 +17,7 @@ from typing import Final
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, WebSocketException
+from websockets.frames import CloseCode
 from websockets.typing import Subprotocol
 
 from ._reader import Limits
@@ -52,9 +53,10 @@ def is_text(frame: bytes) -> bool:
 class WebSocketStream:
     """One STOMP connection over a WebSocket: one frame per message, sent in order."""
 
-    def __init__(self, websocket: ClientConnection, url: BrokerURL) -> None:
+    def __init__(self, websocket: ClientConnection, url: BrokerURL, max_size: int) -> None:
         self._websocket = websocket
         self._url = url
+        self._max_size = max_size
         self._outbox: collections.deque[bytes] = collections.deque()
         self._sender: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
@@ -71,7 +73,17 @@ class WebSocketStream:
         except ConnectionClosedOK:
             return b""
         except ConnectionClosed as exc:
-            raise ConnectionLost(f"{self._url} closed the connection: {exc}") from None
+            raise ConnectionLost(self._describe(exc)) from None
+
+    def _describe(self, closed: ConnectionClosed) -> str:
+        if closed.sent is not None and closed.sent.code == CloseCode.MESSAGE_TOO_BIG:
+            return (
+                f"connection to {self._url} failed: a WebSocket message over "
+                f"max_frame_size {self._max_size} ({closed.sent.reason})"
+            )
+        if closed.rcvd is not None:
+            return f"{self._url} closed the connection: {closed}"
+        return f"connection to {self._url} failed: {closed}"
 
     def write(self, chunks: list[bytes]) -> None:
         self._outbox.extend(chunks)
@@ -132,7 +144,7 @@ async def open_websocket(
         )
     except WebSocketException as exc:
         raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
-    return WebSocketStream(websocket, url)
+    return WebSocketStream(websocket, url, limits.max_frame_size)
 
 
 __all__ = [
