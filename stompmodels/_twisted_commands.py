@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.python.failure import Failure
 
 from ._engine import Engine
@@ -108,7 +108,13 @@ class StompCommands:
     def ack(
         self, message: Message, *, transaction: str | None = None, receipt: bool = False
     ) -> Deferred[Receipt | None]:
-        """Acknowledge `message` with the headers of the negotiated version."""
+        """Acknowledge `message` with the headers of the negotiated version.
+
+        A message received before a reconnect is not acknowledged (fires with None): the broker
+        took it back when that connection ended, and delivers it again.
+        """
+        if self.client._stale(message, "ACK"):
+            return succeed(None)
         return maybeDeferred(
             lambda: self._request(
                 self.engine.ack(message, transaction=transaction, receipt=receipt)
@@ -118,7 +124,9 @@ class StompCommands:
     def nack(
         self, message: Message, *, transaction: str | None = None, receipt: bool = False
     ) -> Deferred[Receipt | None]:
-        """Reject `message` (STOMP 1.1+)."""
+        """Reject `message` (STOMP 1.1+); like `ack`, not for a message from before a reconnect."""
+        if self.client._stale(message, "NACK"):
+            return succeed(None)
         return maybeDeferred(
             lambda: self._request(
                 self.engine.nack(message, transaction=transaction, receipt=receipt)

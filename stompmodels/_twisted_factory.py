@@ -4,6 +4,7 @@ and reconnects through Twisted's `ReconnectingClientFactory`."""
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -101,6 +102,8 @@ class StompClientFactory(ReconnectingClientFactory):
         self._reconnect = reconnect
         self._on_state = on_state
         self._subscriptions: dict[str, Subscription] = {}
+        # MESSAGEs delivered on earlier connections, by identity (see `_stale`).
+        self._earlier: weakref.WeakValueDictionary[int, Message] = weakref.WeakValueDictionary()
         self._ready: StompProtocol | None = None
         self._waiters: list[Deferred[StompProtocol]] = []
         self._established = False
@@ -184,6 +187,8 @@ class StompClientFactory(ReconnectingClientFactory):
     def clientConnectionLost(self, connector: IConnector, reason: Failure) -> None:
         """An open connection closed: reconnect, or end."""
         protocol, self.current = self.current, None
+        if protocol is not None:
+            self._earlier.update(protocol.delivered)
         was_ready = protocol is not None and protocol is self._ready
         self._ready = None
         error = protocol.failure if protocol is not None else None
@@ -282,6 +287,21 @@ class StompClientFactory(ReconnectingClientFactory):
             self._on_state(event, self.url)
 
     # -- for protocols and subscriptions ---------------------------------------------------
+
+    def _stale(self, message: Message, command: str) -> bool:
+        """Whether `message` came on an earlier connection, so its ACK must not be sent.
+
+        The broker took it back when that connection ended and delivers it again; its ack id
+        names a delivery of the ended session (RabbitMQ would settle another message with it).
+        """
+        if self._earlier.get(id(message)) is not message:
+            return False
+        logger.info(
+            "%s of message %s not sent: it came before a reconnect, and is delivered again",
+            command,
+            message.message_id,
+        )
+        return True
 
     def _current(self) -> StompProtocol:
         if self.current is None:

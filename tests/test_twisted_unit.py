@@ -625,6 +625,37 @@ def test_a_reconnect_renews_subscriptions_and_never_replays_a_transaction(
     assert got == [message]
 
 
+def test_a_message_from_before_a_reconnect_is_not_acknowledged_on_the_new_connection(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="stompmodels.twisted")
+    harness = Harness(reconnect=True)
+    harness.connected()
+    subscription = harness.subscribe(ack="client-individual", receipt=False)
+    harness.serve(harness.message(subscription, number=1))
+    before = fired(subscription.get())
+    monkeypatch.setattr(harness.reactor.connectors[-1], "connect", lambda: None)
+    harness.lose()
+    harness.reactor.advance(harness.factory.maxDelay)
+    harness.accept()
+    harness.sent()
+    harness.serve(Connected(version="1.2"))
+    [renewed] = harness.sent()
+    assert isinstance(renewed, Subscribe) and renewed.receipt is not None
+    harness.serve(Receipt(receipt_id=renewed.receipt))
+    # The broker delivers the message again, with a new ack id of the new session.
+    harness.serve(harness.message(subscription, number=7))
+    again = fired(subscription.get())
+
+    assert fired(subscription.ack(before)) is None
+    assert fired(subscription.nack(before)) is None
+    assert harness.sent() == []  # its old ack id would settle another delivery on RabbitMQ
+    assert "ACK of message m-1 not sent" in caplog.text
+    fired(subscription.ack(again))
+    [ack] = harness.sent()
+    assert isinstance(ack, Ack) and ack.id == "ack-7"
+
+
 def test_reconnecting_gives_up_after_max_retries() -> None:
     harness = Harness(reconnect=True)
     harness.factory.maxRetries = 2
