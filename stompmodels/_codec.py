@@ -54,6 +54,23 @@ def _raw_name_10(text: str, name: str) -> str:
     return _raw_name(_raw_value_10(text, name), name)
 
 
+def _no_backslash(text: str, name: str) -> str:
+    if "\\" in text:
+        # STOMP 1.0 has no escapes, yet both brokers unescape 1.0 frames: ActiveMQ hands a
+        # SEND's "\\n" to 1.0 consumers as a raw line break (an injected header), and RabbitMQ
+        # drops the connection on an undefined escape. Only SEND headers reach other clients.
+        raise ValueError(f"header {name!r}: a STOMP 1.0 SEND cannot carry a backslash")
+    return text
+
+
+def _send_name_10(text: str, name: str) -> str:
+    return _raw_name_10(_no_backslash(text, name), name)
+
+
+def _send_value_10(text: str, name: str) -> str:
+    return _raw_value_10(_no_backslash(text, name), name)
+
+
 # (name transform, value transform) for: escaped frames per version, and unescaped frames.
 _ESCAPED: Final[dict[Version, tuple[_Transform, _Transform]]] = {
     "1.0": (_raw_name_10, _raw_value_10),
@@ -88,6 +105,8 @@ def encode_frame(
     # Header by header: 1.0, CONNECT/CONNECTED, and whatever must be refused with its name.
     table = _UNESCAPED if command in UNESCAPED_COMMANDS else _ESCAPED
     name_of, value_of = table[version]
+    if version == "1.0" and command == "SEND":
+        name_of, value_of = _send_name_10, _send_value_10
     lines = [command]
     for name, value in headers:
         if not name:

@@ -289,9 +289,18 @@ class Engine(FrameBuilders):
         receipts = self._settle(frame)
         self._state = next_state
         handler = self._router.handler_for(frame)
-        reply = handler(frame) if handler is not None else self._default_reaction(frame)
-        data = b"" if reply is None else self.encode(reply)
-        return Reaction(frame, data, receipts, handled=handler is not None)
+        if handler is not None:
+            reply = handler(frame)
+            data = b"" if reply is None else self.encode(reply)
+            return Reaction(frame, data, receipts, handled=True)
+        reply = self._default_reaction(frame)
+        try:
+            data = b"" if reply is None else self.encode(reply)
+        except LocalProtocolError as exc:
+            # The server's own ids cannot be written back in this version (a raw CR in a 1.0 or
+            # 1.1 message-id): the peer broke the session, not our caller.
+            raise ProtocolError(f"cannot acknowledge the server's {frame.command}: {exc}") from None
+        return Reaction(frame, data, receipts)
 
     def _settle(self, frame: ServerFrame) -> tuple[str, ...]:
         """Update the session from a server frame; return the receipts it settled."""

@@ -169,14 +169,20 @@ class FrameReader:
         nul = buf.find(b"\0", search, end)
         if nul >= 0:
             raise ProtocolError("frame ends (NUL) before its blank line", offset=self._base + nul)
-        last_lf = buf.rfind(b"\n", search, end)
-        if last_lf >= 0:
-            self._line_start = last_lf + 1
-        if end - self._line_start > limits.max_header_line:
-            raise ProtocolError(
-                f"header line longer than max_header_line {limits.max_header_line}",
-                offset=self._base + self._line_start,
-            )
+        # Every line completed since the last call is measured, not only the last one, so the
+        # verdict does not depend on where the chunks split; each byte is still searched once.
+        line_start = self._line_start
+        while True:
+            line_end = buf.find(b"\n", max(search, line_start), end)
+            if (line_end if line_end >= 0 else end) - line_start > limits.max_header_line:
+                raise ProtocolError(
+                    f"header line longer than max_header_line {limits.max_header_line}",
+                    offset=self._base + line_start,
+                )
+            if line_end < 0:
+                break
+            line_start = line_end + 1
+        self._line_start = line_start
         # The head's size leaves out what may be the start of the blank line ending it, as a
         # complete head's does, so the verdict does not depend on where the chunks split.
         head_end = end
