@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from pydantic import SecretStr
 
@@ -25,6 +26,7 @@ from ._frames import (
 )
 from ._headers import NO_HEART_BEAT, AckMode, HeartBeat
 from ._heartbeat import EOL
+from ._model import Plan
 from ._spec import VERSIONS, Version
 
 
@@ -35,6 +37,50 @@ class Subscription:
     id: str | None
     destination: str
     ack: AckMode
+
+
+_SEND: Final[Plan[Send]] = Send.plan
+_ACK: Final[Plan[Ack]] = Ack.plan
+_NACK: Final[Plan[Nack]] = Nack.plan
+_MESSAGE_IDS: Final = frozenset({"id", "message_id", "subscription"})
+_SEND_WIRE_NAMES: Final = Send.wire_fields
+
+
+def _valid_as_is(fields: dict[str, str | None]) -> bool:
+    """Whether validating these ACK/NACK fields would change nothing, so the frame can be
+    built without it: the ids taken from the (validated) MESSAGE are all set, and transaction
+    and receipt are str or None. Each version's set of ids is a build form of ACK and NACK."""
+    for name, value in fields.items():
+        if type(value) is not str and (value is not None or name in _MESSAGE_IDS):
+            return False
+    return True
+
+
+def send_body(body: bytes | str, content_type: str | None) -> tuple[bytes, str | None]:
+    """The bytes of a SEND body and its content type: a str goes as UTF-8 text."""
+    if isinstance(body, str):
+        return body.encode(), "text/plain;charset=utf-8" if content_type is None else content_type
+    return body, content_type
+
+
+def plain_send(
+    destination: str, data: bytes, optional: tuple[str | None, ...], custom: Mapping[str, str]
+) -> bool:
+    """Whether validating these SEND fields would change nothing and refuse nothing: exact str
+    and bytes types (`optional`: content type, transaction, receipt), and custom headers
+    that BodyFrame's rules accept."""
+    if type(destination) is not str or type(data) is not bytes:
+        return False
+    for value in optional:
+        if value is not None and type(value) is not str:
+            return False
+    if custom:
+        for name, value in custom.items():
+            if type(name) is not str or type(value) is not str:
+                return False
+        if "" in custom or not _SEND_WIRE_NAMES.isdisjoint(custom):
+            return False
+    return True
 
 
 class FrameBuilders:
@@ -116,27 +162,42 @@ class FrameBuilders:
         omit_content_length: bool = False,
     ) -> Send:
         """A SEND; a str body goes as UTF-8. `omit_content_length` lets ActiveMQ see text."""
-        data = body.encode() if isinstance(body, str) else body
-        if isinstance(body, str) and content_type is None:
-            content_type = "text/plain;charset=utf-8"
-        fields: dict[str, object] = {}
-        if omit_content_length:
-            fields["content_length"] = None
+        data, content_type = send_body(body, content_type)
+        receipt_id = self._receipt(receipt)
+        custom = dict(headers or {})
+        if not omit_content_length and plain_send(
+            destination, data, (content_type, transaction, receipt_id), custom
+        ):
+            fields = {
+                "destination": destination,
+                "body": data,
+                "content_type": content_type,
+                "transaction": transaction,
+                "receipt": receipt_id,
+                "headers": custom,
+            }
+            # BodyFrame's validator: content-length follows the body unless given.
+            return _SEND.valid(fields, content_length=len(data) if data else None)
         return Send(
             destination=destination,
             body=data,
             content_type=content_type,
             transaction=transaction,
-            receipt=self._receipt(receipt),
-            headers=dict(headers or {}),
-            **fields,
+            receipt=receipt_id,
+            headers=custom,
+            **({"content_length": None} if omit_content_length else {}),
         )
 
     def ack(
         self, message: Message, *, transaction: str | None = None, receipt: str | bool = False
     ) -> Ack:
         """The ACK of `message`, with the headers the negotiated version wants."""
-        return Ack(**self._ack_fields(message, "ACK", transaction, receipt))
+        if transaction is None and receipt is False:
+            ident = self._ack_id(message)
+            if ident is not None:
+                return _ACK.valid({"transaction": None, "receipt": None, "id": ident})
+        fields = self._ack_fields(message, "ACK", transaction, receipt)
+        return _ACK.valid(fields) if _valid_as_is(fields) else Ack(**fields)
 
     def nack(
         self, message: Message, *, transaction: str | None = None, receipt: str | bool = False
@@ -144,7 +205,8 @@ class FrameBuilders:
         """The NACK of `message` (STOMP 1.1 and later)."""
         if (self._version or self._wire_version) == "1.0":
             raise LocalProtocolError("NACK does not exist in STOMP 1.0")
-        return Nack(**self._ack_fields(message, "NACK", transaction, receipt))
+        fields = self._ack_fields(message, "NACK", transaction, receipt)
+        return _NACK.valid(fields) if _valid_as_is(fields) else Nack(**fields)
 
     def begin(self, transaction: str | None = None, *, receipt: str | bool = False) -> Begin:
         """A BEGIN of a new transaction; its generated id is `frame.transaction`."""
@@ -191,6 +253,17 @@ class FrameBuilders:
             if version == "1.1":
                 fields["subscription"] = message.subscription
         return fields
+
+    def _ack_id(self, message: Message) -> str | None:
+        """The `id` of the ACK of `message` when that is all it takes (STOMP 1.2, an `ack`
+        header, a subscription not known as auto); None leaves it to `_ack_fields`."""
+        values = message.__dict__
+        ident = values["ack"]
+        subscription = values["subscription"]
+        if ident is None or subscription is None or (self._version or self._wire_version) != "1.2":
+            return None
+        known = self._subscriptions.get(subscription)
+        return None if known is not None and known.ack == "auto" else ident
 
     def _ack_mode(self, message: Message) -> AckMode | None:
         """The ack mode of the subscription `message` came from; None if unknown."""

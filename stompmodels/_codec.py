@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Final
 
 from ._errors import ProtocolError
@@ -90,19 +90,58 @@ def encode_frame(
     """Return the wire bytes of a frame; ValueError if `version` cannot carry a header."""
     if command not in COMMANDS_BY_VERSION[version]:
         raise ValueError(f"{command} frames do not exist in STOMP {version}")
+    return frame_bytes(command, headers, body, version)
+
+
+def frame_bytes(
+    command: str, headers: list[tuple[str, str]], body: bytes, version: Version
+) -> bytes:
+    """`encode_frame` of a command that exists in `version`."""
+    count = len(headers)
+    if not count:
+        return b"".join((f"{command}\n\n".encode(), body, b"\0"))
     if version != "1.0" and command not in UNESCAPED_COMMANDS:
-        # One pass over all names and values joined by NUL, which no header may hold, so the
-        # count of NULs proves none did. Models guarantee names are non-empty.
-        flat = "\0".join([part for pair in headers for part in pair])
-        if flat.count("\0") == 2 * len(headers) - 1 and not (version == "1.1" and "\r" in flat):
-            if _NEEDS_ESCAPE(flat):
-                escaped = iter(_replace_12(flat).split("\0"))
-                pairs: Iterable[tuple[str, str]] = zip(escaped, escaped, strict=True)
-            else:
-                pairs = headers
-            text = "".join([f"{name}:{value}\n" for name, value in pairs])
-            return b"".join((f"{command}\n{text}\n".encode(), body, b"\0"))
-    # Header by header: 1.0, CONNECT/CONNECTED, and whatever must be refused with its name.
+        # All names and values in one string, joined by NUL and SOH, which escaping leaves as
+        # they are; their counts prove no header held one (NUL is refused below, SOH is sent).
+        # Models guarantee names are non-empty.
+        flat = "\x01".join(map("\0".join, headers))
+        if (
+            flat.count("\0") == count
+            and flat.count("\x01") == count - 1
+            and not (version == "1.1" and "\r" in flat)
+        ):
+            if ":" in flat or "\\" in flat or "\n" in flat or "\r" in flat:
+                flat = _replace_12(flat)  # 1.1 escapes the same, less CR (none here)
+            text = flat.replace("\0", ":").replace("\x01", "\n")
+            return b"".join((f"{command}\n{text}\n\n".encode(), body, b"\0"))
+    return encode_each(command, headers, body, version)
+
+
+def encode_plain(command: str, lines: list[str], body: bytes, version: Version) -> bytes | None:
+    """The wire bytes of a frame whose "name:value" `lines` need no escaping and break no rule;
+    None when one might (`frame_bytes` then decides). The command exists in `version`."""
+    if version == "1.0" or command in UNESCAPED_COMMANDS or not lines:
+        return None
+    text = "\n".join(lines)
+    count = len(lines)
+    # The separators are all the ":" and LF there are, and there is no backslash, CR or NUL:
+    # then no name or value needs escaping or must be refused.
+    if (
+        text.count(":") == count
+        and text.count("\n") == count - 1
+        and "\\" not in text
+        and "\r" not in text
+        and "\0" not in text
+    ):
+        return b"".join((f"{command}\n{text}\n\n".encode(), body, b"\0"))
+    return None
+
+
+def encode_each(
+    command: str, headers: list[tuple[str, str]], body: bytes, version: Version
+) -> bytes:
+    """`frame_bytes` header by header: 1.0, CONNECT/CONNECTED, and whatever must be refused
+    with its name (the passes of `frame_bytes` give the same bytes when they apply)."""
     table = _UNESCAPED if command in UNESCAPED_COMMANDS else _ESCAPED
     name_of, value_of = table[version]
     if version == "1.0" and command == "SEND":
@@ -117,6 +156,16 @@ def encode_frame(
         lines.append(f"{name_of(name, name)}:{value_of(value, name)}")
     lines.append("\n")
     return b"".join(("\n".join(lines).encode(), body, b"\0"))
+
+
+def encode_id_frame(command: str, ident: str) -> bytes | None:
+    """The STOMP 1.2 bytes of a frame whose one header is `id` (an ACK or NACK); None if
+    `ident` holds a NUL, which no header can carry (`frame_bytes` then refuses it)."""
+    if "\0" in ident:
+        return None
+    if ":" in ident or "\\" in ident or "\n" in ident or "\r" in ident:
+        ident = _replace_12(ident)
+    return f"{command}\nid:{ident}\n\n\0".encode()
 
 
 def _unescape(text: str, version: Version, what: str, command: str) -> str:
@@ -164,13 +213,14 @@ def parse_head(
     escaped = version != "1.0" and command not in UNESCAPED_COMMANDS
     if version != "1.0":
         # Fast path; repeated names, bad lines and escaped names fall through to the loop.
-        try:
-            count = len(lines) - 1
-            headers = dict(map(str.split, lines[1:], [":"] * count, [1] * count))
-        except ValueError:
-            pass
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            if not colon:
+                break
+            headers[name] = value
         else:
-            if len(headers) == count and "" not in headers:
+            if len(headers) == len(lines) - 1 and "" not in headers:
                 if not (escaped and "\\" in text):
                     return command, headers
                 if "\\" not in "\0".join(headers):

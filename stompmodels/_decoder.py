@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Final, cast
 
 from pydantic import ValidationError
 
 from ._errors import ProtocolError
 from ._frames import MODELS, Frame
+from ._model import FrameModel, Plan, construct
 from ._reader import FrameReader, Limits, RawFrame
 from ._spec import VERSIONS, Version
 
@@ -22,19 +23,62 @@ def _describe(error: ValidationError, command: str) -> str:
     return f"{command} frame: {message}" if not where else f"{command} header {where!r}: {message}"
 
 
+_PLANS: Final = {command: model.plan for command, model in MODELS.items()}
+
+
 def build_frame(raw: RawFrame, version: Version) -> Frame:
     """Type a raw frame; ProtocolError names what was wrong."""
-    model = MODELS[raw.command]
+    plan = _PLANS[raw.command]
     headers = raw.headers
-    required = model.wire_required.get(version)
+    required = plan.wire_required.get(version)
     if required is not None and not required <= headers.keys():
-        problem = model.wire_problem(headers, version)
+        problem = plan.model.wire_problem(headers, version)
         if problem:
             raise ProtocolError(problem, offset=raw.offset)
+    if plan.decoded_as_is and plan.wire_needed <= headers.keys():
+        frame = as_is_frame(plan, raw)
+        if frame is not None:
+            return frame
+    return validated_frame(plan, raw)
+
+
+def as_is_frame(plan: Plan[FrameModel], raw: RawFrame) -> Frame | None:
+    """The frame validation would build from `raw`, built without it; None when only
+    validation can tell (it then names the fault).
+
+    For a `decoded_as_is` model whose `wire_needed` headers are there: every typed header is
+    a str, and the reader guarantees non-empty distinct names and a body of the declared length.
+    """
+    values = plan.field_defaults.copy()
+    fields_set = set(plan.decoded_fields)
+    custom: dict[str, str] = {}
+    field_of = plan.field_of_wire.get
+    for name, value in raw.headers.items():
+        field = field_of(name)
+        if field is None:
+            custom[name] = value
+        else:
+            values[field] = value
+            fields_set.add(field)
+    values["headers"] = custom
+    if plan.carries_body:
+        body, length = raw.body, raw.content_length
+        if length is not None and length != len(body):
+            return None
+        values["body"] = body
+        values["content_length"] = length  # None: absent on the wire stays absent
+    elif "content-length" in custom:
+        return None  # the model's validator decides whether this one is allowed
+    return cast(Frame, construct(plan.model, values, fields_set))
+
+
+def validated_frame(plan: Plan[FrameModel], raw: RawFrame) -> Frame:
+    """Type a raw frame through pydantic validation; ProtocolError names what was wrong."""
+    model = plan.model
     typed_names = model.wire_fields
     data: dict[str, object] = {}
     custom: dict[str, str] = {}
-    for name, value in headers.items():
+    for name, value in raw.headers.items():
         if name in typed_names:
             data[name] = value
         else:
@@ -43,7 +87,7 @@ def build_frame(raw: RawFrame, version: Version) -> Frame:
     data["command"] = raw.command
     for name in model.optional_required:
         data.setdefault(name, None)
-    if "content-length" in model.wire_fields:
+    if plan.carries_body:
         data["body"] = raw.body
         data["content-length"] = raw.content_length  # None: absent on the wire stays absent
     try:
@@ -116,7 +160,8 @@ class FrameDecoder:
 
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None when more bytes are needed."""
-        self._raise_if_broken()
+        if self._error is not None:
+            self._raise_if_broken()
         try:
             raw = self._reader.next_frame()
             return None if raw is None else build_frame(raw, self._reader.version)

@@ -3,44 +3,32 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Final, NamedTuple, cast
+from typing import Final, NamedTuple
 
-from ._builders import FrameBuilders, Subscription
+from ._builders import FrameBuilders, Subscription, plain_send, send_body
+from ._codec import encode_id_frame, encode_plain
 from ._decoder import FrameDecoder
 from ._errors import LocalProtocolError, ProtocolError
 from ._frames import (
-    Abort,
-    Ack,
-    Begin,
     ClientFrame,
-    Commit,
-    Connect,
     Connected,
-    Disconnect,
     Error,
     Frame,
     Message,
-    Nack,
     Receipt,
-    Send,
     ServerFrame,
-    Stomp,
-    Subscribe,
-    Unsubscribe,
 )
 from ._headers import NO_HEART_BEAT, HeartBeat
-from ._heartbeat import negotiate_heart_beat
 from ._reader import Limits
 from ._registry import F, Handler, Router
 from ._spec import VERSIONS, Version
-from ._state import TRANSITIONS, Event, Input, State
+from ._state import GATES, ROWS, Event, Input, SessionRules, State
 
 _SERVER_FRAMES: Final = (Connected, Message, Receipt, Error)
-_CLIENT_FRAMES: Final[frozenset[Input]] = frozenset(
-    {Connect, Stomp, Send, Subscribe, Unsubscribe, Ack, Nack, Begin, Commit, Abort, Disconnect}
-)
+_BYTES: Final = (bytes, bytearray, memoryview)
+_reaction: Final = tuple.__new__  # a NamedTuple's own __new__ is a Python function
 _HINTS: Final = {
     State.IDLE: "send CONNECT first",
     State.CONNECTING: "wait for CONNECTED",
@@ -63,7 +51,7 @@ class Reaction(NamedTuple):
     """Whether a registered handler took the frame (rather than the default reaction)."""
 
 
-class Engine(FrameBuilders):
+class Engine(FrameBuilders, SessionRules):
     """The client side of one STOMP session: state, negotiation, default reactions, handlers.
 
     Build frames with the builder methods (`connect`, `subscribe`, `send`, `ack`, ...), turn
@@ -78,6 +66,7 @@ class Engine(FrameBuilders):
         self._auto_ack = auto_ack
         self._router = Router()
         self._state = State.IDLE
+        self._row = ROWS[State.IDLE]
         self._offered: tuple[Version, ...] = VERSIONS
         self._wire_version: Version = "1.2"
         self._version: Version | None = None
@@ -159,82 +148,76 @@ class Engine(FrameBuilders):
 
         Raises LocalProtocolError, naming the rule, if the session forbids the frame now.
         """
-        kind = cast(Input, type(frame))
-        next_state = TRANSITIONS.get((self._state, kind))
-        if next_state is None or kind not in _CLIENT_FRAMES:
+        kind = type(frame)
+        next_state = self._row.get(kind)
+        gate = GATES.get(kind)
+        if next_state is None or gate is None:
             raise LocalProtocolError(
                 f"cannot send {frame.command} while the session is {self._state.value} "
                 f"({_HINTS[self._state]})"
             )
-        version = self._check(frame)
+        check, apply = gate
+        version = check(self, frame)
         try:
             data = frame.to_wire(version)
         except ValueError as exc:
             raise LocalProtocolError(str(exc)) from None
-        self._apply(frame)
-        self._state = next_state
+        apply(self, frame)
+        if next_state is not self._state:
+            self._enter(next_state)
         return data
 
-    def _check(self, frame: ClientFrame) -> Version:
-        """Enforce the rules beyond the table; return the version to encode in."""
-        if isinstance(frame, Connect | Stomp):
-            offered = _offered_versions(frame)
-            if not offered:
-                raise LocalProtocolError("CONNECT must offer at least one of 1.0, 1.1, 1.2")
-            return max(offered)
-        receipt = getattr(frame, "receipt", None)
-        if receipt is not None and receipt in self._receipts:
-            raise LocalProtocolError(f"receipt {receipt!r} is already awaited; ids must be unique")
-        match frame:
-            case Subscribe(id=id, destination=destination):
-                if (id or destination) in self._subscriptions:
-                    raise LocalProtocolError(f"subscription id {id!r} is already in use")
-            case Unsubscribe(id=id, destination=destination):
-                if (id or destination) not in self._subscriptions:
-                    raise LocalProtocolError(f"UNSUBSCRIBE of unknown subscription {id!r}")
-            case Ack(subscription=subscription) | Nack(subscription=subscription):
-                known = self._subscriptions.get(subscription or "")
-                if known is not None and known.ack == "auto":
-                    raise LocalProtocolError(
-                        f"{frame.command} on subscription {subscription!r}, whose ack mode is auto"
-                    )
-            case Begin(transaction=transaction):
-                if transaction in self._transactions:
-                    raise LocalProtocolError(f"transaction {transaction!r} is already open")
-            case Commit(transaction=transaction) | Abort(transaction=transaction):
-                self._check_open(frame.command, transaction)
-        if isinstance(frame, Send | Ack | Nack) and frame.transaction is not None:
-            self._check_open(frame.command, frame.transaction)
-        return self._wire_version
+    def encode_send(
+        self,
+        destination: str,
+        body: bytes | str = b"",
+        *,
+        content_type: str | None = None,
+        transaction: str | None = None,
+        receipt: str | bool = False,
+        headers: Mapping[str, str] | None = None,
+        omit_content_length: bool = False,
+    ) -> bytes:
+        """`encode(send(...))` with the same arguments, checks and effects, without building
+        the frame: for transports that do not log what they send."""
+        if receipt is False and transaction is None and not omit_content_length:
+            data, data_type = send_body(body, content_type)
+            custom = headers or {}
+            if self._state is State.CONNECTED and plain_send(
+                destination, data, (data_type,), custom
+            ):
+                # Send.to_wire's lines: destination, content-type, content-length, custom ones.
+                lines = [f"destination:{destination}"]
+                if data_type is not None:
+                    lines.append(f"content-type:{data_type}")
+                if data:
+                    lines.append(f"content-length:{len(data)}")
+                if custom:
+                    lines.extend(map(":".join, custom.items()))
+                wire = encode_plain("SEND", lines, data, self._wire_version)
+                if wire is not None:
+                    return wire
+        frame = self.send(
+            destination,
+            body,
+            content_type=content_type,
+            transaction=transaction,
+            receipt=receipt,
+            headers=headers,
+            omit_content_length=omit_content_length,
+        )
+        return self.encode(frame)
 
-    def _check_open(self, command: str, transaction: str) -> None:
-        if transaction not in self._transactions:
-            raise LocalProtocolError(
-                f"{command} names transaction {transaction!r}, which is not open (BEGIN it first)"
-            )
-
-    def _apply(self, frame: ClientFrame) -> None:
-        receipt = getattr(frame, "receipt", None)
-        if receipt is not None:
-            self._receipts[receipt] = frame.command
-        match frame:
-            case Connect() | Stomp():
-                self._offered = _offered_versions(frame)
-                self._wire_version = max(self._offered)
-                # Until CONNECTED names the version, read as the oldest offered: CONNECTED is
-                # never escaped, and an ERROR from a 1.0 server may hold raw backslashes.
-                self._decoder.version = min(self._offered)
-                self._client_heart_beat = frame.heart_beat
-            case Subscribe(id=id, destination=destination, ack=ack):
-                self._subscriptions[id or destination] = Subscription(id, destination, ack)
-            case Unsubscribe(id=id, destination=destination):
-                del self._subscriptions[id or cast(str, destination)]
-            case Begin(transaction=transaction):
-                self._transactions.add(transaction)
-            case Commit(transaction=transaction) | Abort(transaction=transaction):
-                self._transactions.discard(transaction)
-            case Disconnect(receipt=receipt):
-                self._disconnect_receipt = receipt
+    def encode_ack(self, message: Message, *, transaction: str | None = None) -> bytes:
+        """`encode(ack(message, transaction=transaction))`, with the same checks and effects,
+        without building the frame: for transports that do not log what they send."""
+        if transaction is None and self._state is State.CONNECTED:
+            ident = self._ack_id(message)
+            if ident is not None:
+                data = encode_id_frame("ACK", ident)
+                if data is not None:
+                    return data
+        return self.encode(self.ack(message, transaction=transaction))
 
     # -- what the server sends -------------------------------------------------------------
 
@@ -248,84 +231,58 @@ class Engine(FrameBuilders):
             raise ProtocolError(
                 f"the session is unusable after an earlier error: {self._remote_error}"
             )
+        if isinstance(data, str):
+            raise TypeError("react() takes the bytes the server sent (or a frame), not str")
         reactions: list[Reaction] = []
         try:
-            for frame in self._frames(data):
-                reactions.append(self._react_to(frame))
+            if isinstance(data, _BYTES):
+                self._decoder.receive(bytes(data))
+                next_frame = self._decoder.next_frame
+                while (frame := next_frame()) is not None:
+                    reactions.append(self._react_to(frame))
+            else:
+                reactions.append(self._react_to(data))
         except ProtocolError as exc:
             self._remote_error = exc
-            self._state = State.CLOSED
+            self._enter(State.CLOSED)
             exc.frames = [reaction.frame for reaction in reactions]
             raise
         return reactions
 
     def connection_lost(self) -> None:
         """Tell the engine that the transport's connection closed."""
-        self._state = TRANSITIONS[(self._state, Event.CONNECTION_LOST)]
-
-    def _frames(self, data: bytes | Frame) -> Iterator[Frame]:
-        if isinstance(data, str):
-            raise TypeError("react() takes the bytes the server sent (or a frame), not str")
-        if not isinstance(data, bytes | bytearray | memoryview):
-            yield data
-            return
-        self._decoder.receive(bytes(data))
-        while (frame := self._decoder.next_frame()) is not None:
-            yield frame
+        self._enter(ROWS[self._state][Event.CONNECTION_LOST])
 
     def _react_to(self, frame: Frame) -> Reaction:
         if not isinstance(frame, _SERVER_FRAMES):
             raise ProtocolError(f"the server sent a client frame, {frame.command}")
-        step: Input = type(frame)
-        if isinstance(frame, Receipt) and frame.receipt_id == self._disconnect_receipt:
+        kind = type(frame)
+        step: Input = kind
+        if kind is Receipt and frame.__dict__["receipt_id"] == self._disconnect_receipt:
             step = Event.DISCONNECT_RECEIPT
-        next_state = TRANSITIONS.get((self._state, step))
+        next_state = self._row.get(step)
         if next_state is None:
             raise ProtocolError(
                 f"the server sent {frame.command} while the session is {self._state.value}"
             )
         if self._state is State.CLOSED:
-            return Reaction(frame, b"", ())  # a straggler: no session left to act on it
-        receipts = self._settle(frame)
-        self._state = next_state
+            return _reaction(Reaction, (frame, b"", (), False))  # a straggler: no session left
+        receipts = () if kind is Message else self._settle(frame)
+        if next_state is not self._state:
+            self._enter(next_state)
         handler = self._router.handler_for(frame)
         if handler is not None:
             reply = handler(frame)
             data = b"" if reply is None else self.encode(reply)
-            return Reaction(frame, data, receipts, handled=True)
-        reply = self._default_reaction(frame)
+            return _reaction(Reaction, (frame, data, receipts, True))
+        reply = self._default_reaction(frame) if kind is Message and self._auto_ack else None
         try:
             data = b"" if reply is None else self.encode(reply)
         except LocalProtocolError as exc:
             # The server's own ids cannot be written back in this version (a raw CR in a 1.0 or
             # 1.1 message-id): the peer broke the session, not our caller.
             raise ProtocolError(f"cannot acknowledge the server's {frame.command}: {exc}") from None
-        return Reaction(frame, data, receipts)
-
-    def _settle(self, frame: ServerFrame) -> tuple[str, ...]:
-        """Update the session from a server frame; return the receipts it settled."""
-        match frame:
-            case Connected():
-                self._negotiate(frame)
-            case Receipt(receipt_id=receipt_id):
-                if self._receipts.pop(receipt_id, None) is None:
-                    raise ProtocolError(f"RECEIPT for {receipt_id!r}, which was never asked for")
-                return (receipt_id,)
-            case Error(receipt_id=receipt_id):
-                self.error = frame
-                if receipt_id is not None and self._receipts.pop(receipt_id, None) is not None:
-                    return (receipt_id,)
-        return ()
-
-    def _negotiate(self, frame: Connected) -> None:
-        # STOMP 1.2 "Protocol Negotiation": no version header means the server speaks 1.0.
-        version = frame.version or "1.0"
-        if version not in self._offered:
-            raise ProtocolError(f"the server chose STOMP {version!r}, which was not offered")
-        self._version = self._wire_version = self._decoder.version = version
-        self.session = frame.session
-        self.server = frame.server
-        self._heart_beat = negotiate_heart_beat(self._client_heart_beat, frame.heart_beat)
+        return _reaction(Reaction, (frame, data, receipts, False))
 
     def _default_reaction(self, frame: ServerFrame) -> ClientFrame | None:
         """stomper's reactions, corrected: ACK only what needs it; nothing for the rest."""
@@ -339,9 +296,3 @@ class Engine(FrameBuilders):
         if self._version == "1.2" and frame.ack is None:
             return None  # nothing to acknowledge it with: the server did not ask
         return self.ack(frame)
-
-
-def _offered_versions(frame: Connect | Stomp) -> tuple[Version, ...]:
-    # STOMP 1.2 "Protocol Negotiation": a CONNECT without accept-version speaks 1.0.
-    offered = frame.accept_version or ("1.0",)
-    return tuple(version for version in VERSIONS if version in offered)

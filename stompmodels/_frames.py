@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar, Final, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
+from ._codec import encode_id_frame
 from ._headers import NO_HEART_BEAT, AckMode, ContentLength, HeartBeatValue, Versions
 from ._model import Form, FrameModel, check_custom_headers
 from ._spec import Version
@@ -90,6 +91,7 @@ class Send(BodyFrame):
     """SEND: publish a message to a destination (STOMP 1.2 "SEND")."""
 
     command: Literal["SEND"] = "SEND"
+    decoded_as_is: ClassVar = True
     destination: str
     transaction: str | None = None
     receipt: str | None = None
@@ -110,6 +112,7 @@ class Unsubscribe(FrameModel):
     """UNSUBSCRIBE: end a subscription (STOMP 1.2 "UNSUBSCRIBE"); 1.0 may name the destination."""
 
     command: Literal["UNSUBSCRIBE"] = "UNSUBSCRIBE"
+    decoded_as_is: ClassVar = True
     id: str | None
     destination: str | None = None
     receipt: str | None = None
@@ -146,6 +149,24 @@ class Acknowledgement(FrameModel):
             raise ValueError(problem)
         return self
 
+    def to_wire(self, version: Version = "1.2") -> bytes:
+        """The exact wire bytes of this frame in `version`; ValueError if it cannot carry it."""
+        values = self.__dict__
+        # The frame `Engine.ack` builds for STOMP 1.2, the one on every message's path.
+        if (
+            version == "1.2"
+            and values["id"] is not None
+            and values["message_id"] is None
+            and values["subscription"] is None
+            and values["transaction"] is None
+            and values["receipt"] is None
+            and not values["headers"]
+        ):
+            data = encode_id_frame(values["command"], values["id"])
+            if data is not None:
+                return data
+        return super().to_wire(version)
+
 
 class Ack(Acknowledgement):
     """ACK: acknowledge a message (STOMP 1.2 "ACK")."""
@@ -167,6 +188,7 @@ class Begin(FrameModel):
     """BEGIN: start a transaction (STOMP 1.2 "BEGIN")."""
 
     command: Literal["BEGIN"] = "BEGIN"
+    decoded_as_is: ClassVar = True
     transaction: str
     receipt: str | None = None
 
@@ -175,6 +197,7 @@ class Commit(FrameModel):
     """COMMIT: commit a transaction (STOMP 1.2 "COMMIT")."""
 
     command: Literal["COMMIT"] = "COMMIT"
+    decoded_as_is: ClassVar = True
     transaction: str
     receipt: str | None = None
 
@@ -183,6 +206,7 @@ class Abort(FrameModel):
     """ABORT: roll back a transaction (STOMP 1.2 "ABORT")."""
 
     command: Literal["ABORT"] = "ABORT"
+    decoded_as_is: ClassVar = True
     transaction: str
     receipt: str | None = None
 
@@ -191,6 +215,7 @@ class Disconnect(FrameModel):
     """DISCONNECT: close the session, ideally with a receipt (STOMP 1.2 "DISCONNECT")."""
 
     command: Literal["DISCONNECT"] = "DISCONNECT"
+    decoded_as_is: ClassVar = True
     receipt: str | None = None
 
 
@@ -198,6 +223,7 @@ class Message(BodyFrame):
     """MESSAGE: a message delivered to a subscription (STOMP 1.2 "MESSAGE")."""
 
     command: Literal["MESSAGE"] = "MESSAGE"
+    decoded_as_is: ClassVar = True
     destination: str
     message_id: str
     subscription: str | None
@@ -209,6 +235,7 @@ class Receipt(FrameModel):
     """RECEIPT: the server processed the frame that asked for it (STOMP 1.2 "RECEIPT")."""
 
     command: Literal["RECEIPT"] = "RECEIPT"
+    decoded_as_is: ClassVar = True
     receipt_id: str
 
 
@@ -216,6 +243,7 @@ class Error(BodyFrame):
     """ERROR: something went wrong; the server closes the connection (STOMP 1.2 "ERROR")."""
 
     command: Literal["ERROR"] = "ERROR"
+    decoded_as_is: ClassVar = True
     message: str | None = None
     receipt_id: str | None = None
 

@@ -78,6 +78,8 @@ ContentLength = Annotated[int, Field(strict=True, ge=0)]
 
 def wire_value(value: object) -> str | None:
     """The header text of a typed field value, or None when the header is left out."""
+    if type(value) is int:  # content-length, the one typed value on most frames
+        return str(value)
     if isinstance(value, str):
         return value
     if isinstance(value, HeartBeat):

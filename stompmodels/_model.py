@@ -5,14 +5,18 @@ from __future__ import annotations
 import inspect
 import types
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, Final, Self, Union, get_args, get_origin
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final, Generic, Self, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ._codec import encode_frame
+from ._codec import encode_plain, frame_bytes
 from ._errors import ProtocolError
 from ._headers import wire_value
-from ._spec import VERSIONS, Version
+from ._spec import COMMANDS_BY_VERSION, VERSIONS, Version
+
+_setattr: Final = object.__setattr__
+_new: Final = object.__new__
 
 # Design rule 3: the fields that are not headers. A wire header is matched only against the
 # other fields' wire names, so a custom header called `body` or `headers` is kept, not lost.
@@ -20,6 +24,8 @@ NOT_HEADERS: Final = frozenset({"command", "headers", "body"})
 
 Form = tuple[str, ...]
 """Field names that must all be set; a version lists the forms a frame may take."""
+
+M = TypeVar("M", bound="FrameModel")
 
 
 def wire_name(field_name: str) -> str:
@@ -29,6 +35,16 @@ def wire_name(field_name: str) -> str:
 
 def _admits_none(annotation: object) -> bool:
     return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
+
+
+def _check_plain(cls: type[FrameModel]) -> None:
+    """Refuse `decoded_as_is` on a model that validation would change or check beyond types."""
+    plain = (str, str | None)
+    for name, info in cls.model_fields.items():
+        if name not in NOT_HEADERS and name != "content_length" and info.annotation not in plain:
+            raise TypeError(f"{cls.__name__}.{name} is not a plain str: decode it validated")
+    if cls.__pydantic_post_init__ is not None or cls.__private_attributes__:
+        raise TypeError(f"{cls.__name__} has post-init or private state: decode it validated")
 
 
 def check_custom_headers(headers: Mapping[str, str], typed: frozenset[str]) -> None:
@@ -75,6 +91,12 @@ class FrameModel(BaseModel):
     wire_required: ClassVar[dict[Version, frozenset[str]]] = {}
     """Per version, the wire names a decoded frame needs (versions with several forms: all
     names of every form, a quick test that sends a frame missing one to `wire_problem`)."""
+    decoded_as_is: ClassVar[bool] = False
+    """Whether the decoder may build this frame from its headers without validation: every
+    typed header is a plain `str` (the decoder counts content-length itself), so validating
+    what the decoder checked proves nothing. Tests compare such frames with validated ones."""
+    plan: ClassVar[Plan[Any]]
+    """The class's facts in one plain object, for the paths that run once per frame."""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -104,6 +126,9 @@ class FrameModel(BaseModel):
             for name, info in fields.items()
             if info.is_required() and _admits_none(info.annotation)
         )
+        if cls.decoded_as_is:
+            _check_plain(cls)
+        cls.plan = Plan.of(cls)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -114,14 +139,7 @@ class FrameModel(BaseModel):
         return self
 
     def _missing(self, forms: tuple[Form, ...]) -> str | None:
-        values = self.__dict__
-        for form in forms:
-            for name in form:
-                if values[name] is None:
-                    break
-            else:
-                return None  # every header of this form is set
-        if not forms:
+        if not _missing(self.__dict__, forms):
             return None
         wanted = " or ".join("+".join(wire_name(name) for name in form) for form in forms)
         return f"{self.command} needs header {wanted}"
@@ -161,26 +179,44 @@ class FrameModel(BaseModel):
         """(name, text) of every header this frame puts on the wire, typed ones first."""
         values = self.__dict__
         pairs = []
-        for name, wire in self.header_fields:
+        for name, wire in self.plan.header_fields:
             value = values[name]
-            if value is None:
-                continue
-            text = value if type(value) is str else wire_value(value)
-            if text is not None:
-                pairs.append((wire, text))
-        pairs.extend(self.headers.items())
+            if value is not None:
+                if type(value) is not str:
+                    value = wire_value(value)
+                    if value is None:
+                        continue
+                pairs.append((wire, value))
+        pairs.extend(values["headers"].items())
         return pairs
 
     def to_wire(self, version: Version = "1.2") -> bytes:
         """The exact wire bytes of this frame in `version`; ValueError if it cannot carry it."""
-        if version not in VERSIONS:
-            raise ValueError(f"unknown STOMP version {version!r}")
-        if self.version_forms:
-            problem = self.version_problem(version)
-            if problem:
-                raise ValueError(problem)
+        plan = self.plan
         values = self.__dict__
-        return encode_frame(self.command, self.wire_headers(), values.get("body", b""), version)
+        forms = plan.encode_forms.get(version) if version in VERSIONS else None
+        if forms is None or (forms and _missing(values, forms)):
+            if version not in VERSIONS:
+                raise ValueError(f"unknown STOMP version {version!r}")
+            raise ValueError(self.version_problem(version))
+        # wire_headers, and the same as "name:value" lines, which most frames send as they are.
+        pairs, lines = [], []
+        for name, wire in plan.header_fields:
+            value = values[name]
+            if value is not None:
+                if type(value) is not str:
+                    value = wire_value(value)
+                    if value is None:
+                        continue
+                pairs.append((wire, value))
+                lines.append(f"{wire}:{value}")
+        custom = values["headers"]
+        if custom:
+            pairs.extend(custom.items())
+            lines.extend(map(":".join, custom.items()))
+        command, body = values["command"], values.get("body", b"")
+        data = encode_plain(command, lines, body, version)
+        return data if data is not None else frame_bytes(command, pairs, body, version)
 
     @classmethod
     def from_wire(cls, data: bytes, version: Version = "1.2") -> Self:
@@ -191,3 +227,97 @@ class FrameModel(BaseModel):
         if not isinstance(frame, cls):
             raise ProtocolError(f"expected a {cls.__name__} frame, got {frame.command}")
         return frame
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Plan(Generic[M]):
+    """What the per-frame paths need of a model class, read from one plain object: a pydantic
+    model class answers attribute lookups several times slower."""
+
+    model: type[M]
+    header_fields: tuple[tuple[str, str], ...]
+    encode_forms: dict[Version, tuple[Form, ...]]
+    """The forms `to_wire` checks, for each version that has the command."""
+    wire_required: dict[Version, frozenset[str]]
+    decoded_as_is: bool
+    carries_body: bool
+    wire_needed: frozenset[str]
+    """Wire names of the required headers that cannot be None (validation fails without)."""
+    field_defaults: dict[str, Any]
+    """Every field, in field order, with its default (None for a required one)."""
+    field_of_wire: dict[str, str]
+    decoded_fields: frozenset[str]
+    """Fields a decoded frame marks as set whatever headers it had (as validation does)."""
+
+    @classmethod
+    def of(cls, model: type[M]) -> Plan[M]:
+        """The plan of `model`, computed once when the class is made."""
+        fields = model.model_fields
+        encode_forms = model.version_forms or dict.fromkeys(VERSIONS, ())
+        command = fields["command"].default  # not a str on the bases (BodyFrame, ...)
+        if isinstance(command, str) and any(
+            (version in encode_forms) != (command in COMMANDS_BY_VERSION[version])
+            for version in VERSIONS
+        ):  # to_wire relies on it: a version has forms for a command iff it has the command
+            raise TypeError(f"{model.__name__}.version_forms must list the versions of {command}")
+        field_of_wire = {wire: name for name, wire in model.header_fields}
+        carries_body = "body" in fields
+        always = {"command", "headers", *(field_of_wire[n] for n in model.optional_required)}
+        return cls(
+            model=model,
+            header_fields=model.header_fields,
+            encode_forms=encode_forms,
+            wire_required=model.wire_required,
+            decoded_as_is=model.decoded_as_is,
+            carries_body=carries_body,
+            wire_needed=frozenset(
+                wire_name(name)
+                for name, info in fields.items()
+                if info.is_required() and not _admits_none(info.annotation)
+            ),
+            field_defaults={
+                name: None if info.is_required() or info.default_factory else info.default
+                for name, info in fields.items()
+            },
+            field_of_wire=field_of_wire,
+            decoded_fields=frozenset(
+                always | {"body", "content_length"} if carries_body else always
+            ),
+        )
+
+    def valid(self, fields: dict[str, Any], **derived: Any) -> M:
+        """`model(**fields)` without validation, for fields valid by construction: the caller
+        proves that validation would accept them unchanged, and gives the fields that the
+        model's validator would then set as `derived`."""
+        values = self.field_defaults.copy()
+        values["headers"] = {}
+        values.update(fields)
+        if derived:
+            values.update(derived)
+        return construct(self.model, values, set(fields))
+
+
+def construct(model: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
+    """A frame of `values` (every field, in field order), without validation.
+
+    Only for values valid by construction, which the caller proves. The slots are set as
+    pydantic's `model_construct` sets them (its own per-field loop costs more than validating);
+    `fields_set` is what validation would have recorded as given.
+    """
+    frame = _new(model)
+    _setattr(frame, "__dict__", values)
+    _setattr(frame, "__pydantic_fields_set__", fields_set)
+    _setattr(frame, "__pydantic_extra__", None)
+    _setattr(frame, "__pydantic_private__", None)
+    return frame
+
+
+def _missing(values: dict[str, Any], forms: tuple[Form, ...]) -> bool:
+    """Whether no form has all its fields set (False when there are no forms)."""
+    for form in forms:
+        for name in form:
+            if values[name] is None:
+                break
+        else:
+            return False  # every header of this form is set
+    return bool(forms)

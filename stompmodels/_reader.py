@@ -11,6 +11,8 @@ from ._spec import BODY_COMMANDS, Version
 
 _KIB = 1024
 _MIB = 1024 * _KIB
+_SMALL_BODY = 16 * _KIB  # copied twice (slice, bytes) faster than through a memoryview
+_new_tuple = tuple.__new__  # a NamedTuple's own __new__ is a Python function
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,19 @@ class FrameReader:
         self._line_start = 0  # start of the current head line, for max_header_line
         self._head: tuple[str, dict[str, str], int, int | None] | None = None
 
+    @property
+    def limits(self) -> Limits:
+        """The bounds this reader enforces."""
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        self._limits = limits
+        # Derived once, not per frame: a head up to this size needs no per-line check, and a
+        # content-length with more significant digits than this cannot fit.
+        self._short_head = min(limits.max_header_line, limits.max_head_size)
+        self._length_digits = len(str(limits.max_frame_size))
+
     def feed(self, data: bytes) -> None:
         """Append bytes; frames are taken out with `next_frame`."""
         self._buf += data
@@ -72,7 +87,7 @@ class FrameReader:
                 self._compact()
                 return None
         command, headers, body_start, length = head
-        buf, start = self._buf, self._start
+        buf = self._buf
         if length is not None:
             nul = body_start + length
             if nul >= len(buf):
@@ -85,18 +100,24 @@ class FrameReader:
                 )
         else:
             nul = buf.find(b"\0", self._scanned)
-            if nul < 0 or nul + 1 - start > self.limits.max_frame_size:
+            if nul < 0 or nul + 1 - self._start > self._limits.max_frame_size:
                 self._check_unfinished_body(command)
                 self._compact()
                 return None
         if nul > body_start and command not in BODY_COMMANDS:
             # STOMP 1.2 "Body": only SEND, MESSAGE and ERROR frames MAY have a body.
-            raise ProtocolError(f"{command} frames cannot have a body", offset=self._base + start)
-        with memoryview(buf) as view:
-            body = bytes(view[body_start:nul])
+            raise ProtocolError(
+                f"{command} frames cannot have a body", offset=self._base + self._start
+            )
+        offset = self._base + self._start
         self._head = None
         self._start = self._scanned = self._line_start = nul + 1
-        return RawFrame(command, headers, body, self._base + start, length)
+        if nul - body_start <= _SMALL_BODY:
+            body = bytes(buf[body_start:nul])
+        else:
+            with memoryview(buf) as view:  # one copy of a large body, not two
+                body = bytes(view[body_start:nul])
+        return _new_tuple(RawFrame, (command, headers, body, offset, length))
 
     def _skip_heartbeats(self) -> None:
         buf, pos, end = self._buf, self._start, len(self._buf)
@@ -116,9 +137,15 @@ class FrameReader:
     def _read_head(self) -> tuple[str, dict[str, str], int, int | None] | None:
         buf = self._buf
         end = len(buf)
-        if self._start < end and buf[self._start] in b"\r\n":
-            self._skip_heartbeats()
         start = self._start
+        if start < end and buf[start] in b"\r\n":
+            if buf[start] == 0x0A and (start + 1 == end or buf[start + 1] not in b"\r\n"):
+                # The common case, one EOL after a frame (RabbitMQ sends one after each).
+                self.heartbeats += 1
+                start = self._start = self._scanned = self._line_start = start + 1
+            else:
+                self._skip_heartbeats()
+                start = self._start
         if start == end or (buf[start] == 0x0D and start + 1 == end):
             return None
         search = self._scanned if self._scanned > start else start
@@ -127,33 +154,34 @@ class FrameReader:
         if self.version != "1.1":
             # STOMP 1.2 lines may end in CRLF; 1.0 defines no EOL and its readers strip the CR.
             # The earlier of "\n\n" and "\n\r\n" ends the head; the bound lets them overlap.
-            crlf_end = buf.find(b"\n\r\n", search, head_end + 2 if head_end >= 0 else end)
+            crlf_end = buf.find(b"\n\r\n", search, body_start if head_end >= 0 else end)
             if crlf_end >= 0:
                 head_end, body_start = crlf_end, crlf_end + 3
         if head_end < 0:
             self._check_partial_head(search, end)
             return None
-        limits = self.limits
-        offset = self._base + start
-        if head_end - start > min(limits.max_header_line, limits.max_head_size):
+        limits = self._limits
+        if head_end - start > self._short_head:
             self._check_long_head(start, head_end)
         try:
             command, headers = parse_head(buf[start:head_end], self.version, limits.max_headers)
         except ProtocolError as exc:
-            raise exc.shifted(offset) from None
+            raise exc.shifted(self._base + start) from None
         length = None
         text = headers.get("content-length")
         if text is not None:
-            if not (text.isascii() and text.isdigit()):
-                raise ProtocolError("content-length is not a non-negative integer", offset=offset)
+            if not (text.isdigit() and text.isascii()):
+                raise ProtocolError(
+                    "content-length is not a non-negative integer", offset=self._base + start
+                )
             # More digits than the limit has cannot fit (and would be slow to convert).
-            digits = len(text.lstrip("0"))
-            length = int(text) if digits <= len(str(limits.max_frame_size)) else None
+            if len(text) <= self._length_digits or len(text.lstrip("0")) <= self._length_digits:
+                length = int(text)
             if length is None or body_start - start + length + 1 > limits.max_frame_size:
                 raise ProtocolError(
                     f"{command} frame declares a content-length over max_frame_size "
                     f"{limits.max_frame_size}",
-                    offset=offset,
+                    offset=self._base + start,
                 )
         self._head = head = (command, headers, body_start, length)
         self._scanned = body_start
@@ -164,7 +192,7 @@ class FrameReader:
 
         The header count is checked once the head is complete: until then max_head_size bounds it.
         """
-        buf, start, limits = self._buf, self._start, self.limits
+        buf, start, limits = self._buf, self._start, self._limits
         offset = self._base + start
         nul = buf.find(b"\0", search, end)
         if nul >= 0:
@@ -198,7 +226,7 @@ class FrameReader:
 
     def _check_long_head(self, start: int, head_end: int) -> None:
         """Bounds of a complete head longer than one header line may be."""
-        buf, limits = self._buf, self.limits
+        buf, limits = self._buf, self._limits
         if head_end - start > limits.max_head_size:
             raise ProtocolError(
                 f"frame head over max_head_size {limits.max_head_size}", offset=self._base + start
@@ -218,9 +246,9 @@ class FrameReader:
         """A body read up to its NUL may grow only to max_frame_size."""
         start, end = self._start, len(self._buf)
         nul = self._buf.find(b"\0", self._scanned)
-        if (nul if nul >= 0 else end) + 1 - start > self.limits.max_frame_size:
+        if (nul if nul >= 0 else end) + 1 - start > self._limits.max_frame_size:
             raise ProtocolError(
-                f"{command} frame over max_frame_size {self.limits.max_frame_size}",
+                f"{command} frame over max_frame_size {self._limits.max_frame_size}",
                 offset=self._base + start,
             )
         self._scanned = end
