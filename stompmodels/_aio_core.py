@@ -217,12 +217,7 @@ class _ClientCore:
         # Registered after a successful encode (no waiter is left behind by a refused frame);
         # the RECEIPT cannot be read before this coroutine next waits.
         waiter = self._expect_receipt(connection, receipt) if receipt else None
-        if wrote_batch:
-            # A batch was just written: wait while the socket's buffer is full (back-pressure),
-            # and let the reader and heart-beats run even if the caller never waits.
-            assert connection.stream is not None
-            await connection.stream.drain()
-            await asyncio.sleep(0)
+        await self._sent(connection, wrote_batch)
         if waiter is not None:
             try:
                 async with asyncio.timeout(self.timeout):
@@ -231,6 +226,15 @@ class _ClientCore:
                 raise TimeoutError(
                     f"no RECEIPT for {frame.command} within {self.timeout} s"
                 ) from None
+
+    @staticmethod
+    async def _sent(connection: _Connection, wrote_batch: bool) -> None:
+        """After a write: if a batch was just written, wait while the socket's buffer is full
+        (back-pressure), and let the reader and heart-beats run even if the caller never waits."""
+        if wrote_batch:
+            assert connection.stream is not None
+            await connection.stream.drain()
+            await asyncio.sleep(0)
 
     @staticmethod
     def _expect_receipt(connection: _Connection, receipt: str | None) -> asyncio.Future[None]:

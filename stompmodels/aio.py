@@ -177,6 +177,19 @@ class Client(_ClientCore):
         omit_content_length: bool = False,
     ) -> None:
         """Send a message; with `receipt`, wait until the broker confirms it."""
+        if not receipt and not logger.isEnabledFor(logging.DEBUG):
+            # Nobody logs the frame: the Engine writes its bytes without building it.
+            connection = self._current()
+            data = connection.engine.encode_send(
+                destination,
+                body,
+                content_type=content_type,
+                headers=headers,
+                transaction=transaction,
+                omit_content_length=omit_content_length,
+            )
+            await self._sent(connection, connection.send(data))
+            return
         frame = self.engine.send(
             destination,
             body,
@@ -221,8 +234,15 @@ class Client(_ClientCore):
         A message received before a reconnect is not acknowledged: the broker took it back
         when that connection ended, and delivers it again.
         """
-        if not self._stale_ack(message, "ACK"):
+        if self._stale_ack(message, "ACK"):
+            return
+        if logger.isEnabledFor(logging.DEBUG):
             await self._send_and_confirm(self.engine.ack(message, transaction=transaction), None)
+            return
+        # Nobody logs the frame: the Engine writes its bytes without building it.
+        connection = self._current()
+        data = connection.engine.encode_ack(message, transaction=transaction)
+        await self._sent(connection, connection.send(data))
 
     async def nack(self, message: Message, *, transaction: str | None = None) -> None:
         """Reject `message` (STOMP 1.1+); like `ack`, not for a message from before a reconnect."""
