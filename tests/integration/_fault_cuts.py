@@ -18,6 +18,7 @@ from ._fault_stream import (
     ClientKind,
     StreamProgress,
     StreamResult,
+    act_in_stages,
     queue_args,
     run_stream,
 )
@@ -71,23 +72,6 @@ class CutStream:
         return found
 
 
-def _both_back(progress: StreamProgress, cuts: int, timeout: float) -> bool:
-    """Wait until each client has reconnected after each of the `cuts` cuts so far, so that
-    every cut finds both connected."""
-    deadline = time.monotonic() + timeout
-    while not progress.finished.is_set():
-        events = progress.events()
-        if all(
-            sum(1 for e in events if e.role == role and e.event == "reconnected") >= cuts
-            for role in ("publisher", "consumer")
-        ):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return False
-
-
 def stream_with_cuts(
     broker_url: str,
     broker_port: int,
@@ -101,19 +85,17 @@ def stream_with_cuts(
 ) -> CutStream:
     """Stream `count` messages to `product` through a proxy that cuts `cuts` times."""
     made: list[Cut] = []
+    holds = [(number + 1) * count // (cuts + 1) for number in range(cuts)]
     with FaultProxy(broker_port) as proxy:
 
         def disrupt(progress: StreamProgress) -> None:
-            for number in range(cuts):
-                after, direction = CUT_KINDS[number % len(CUT_KINDS)]
-                share = (number + 1) * progress.count // (cuts + 1)
-                if not progress.wait_confirmed(share, timeout=deadline):
-                    return
-                if not _both_back(progress, len(made), deadline):
-                    return  # a client did not come back: the counts say so
+            def cut() -> None:
+                after, direction = CUT_KINDS[len(made) % len(CUT_KINDS)]
                 at = time.monotonic() - progress.started
                 ended = proxy.cut(after=after, direction=direction)
                 made.append(Cut(at, after, direction, ended))
+
+            act_in_stages(progress, holds, cut, timeout=deadline)
 
         url = proxy.url(broker_url)
         result = run_stream(
@@ -127,5 +109,6 @@ def stream_with_cuts(
             prefetch=PREFETCH,
             persistent=persistent,
             deadline=deadline,
+            hold_at=holds[0],
         )
     return CutStream(result, tuple(made))

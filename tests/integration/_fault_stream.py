@@ -9,13 +9,18 @@ once `progress.finished` is set (all messages confirmed). The consumer then drai
 every confirmed message and nothing more comes for `quiet` seconds. The result counts what was
 sent, confirmed, delivered, lost (confirmed but never delivered: must be 0) and duplicated.
 
-```python
-def cut_twice(progress: StreamProgress) -> None:
-    for share in (0.3, 0.6):
-        if progress.wait_confirmed(int(share * progress.count), timeout=30):
-            proxy.cut()
+A disruption that must happen mid-stream holds the publisher (`hold_at`) so that a fast
+stream cannot end before it: `act_in_stages` waits at each hold, lets the publisher on and acts.
 
-result = run_stream(proxy.url(broker.url), proxy.url(broker.url), 10_000, cut_twice)
+```python
+holds = (3_000, 6_000)
+result = run_stream(
+    proxy.url(broker.url),
+    proxy.url(broker.url),
+    10_000,
+    lambda progress: act_in_stages(progress, holds, proxy.cut, timeout=30),
+    hold_at=holds[0],
+)
 assert result.lost == 0 and result.failure is None
 ```
 """
@@ -26,7 +31,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -110,6 +115,7 @@ class StreamProgress:
     """What `disrupt` sees of a running stream; safe to read from any thread."""
 
     count: int
+    hold_at: int | None = None  # the publisher sends no number from here on until `allow`
     started: float = field(default_factory=time.monotonic)
     finished: threading.Event = field(default_factory=threading.Event)
     _confirmed: set[int] = field(default_factory=set)
@@ -117,6 +123,10 @@ class StreamProgress:
     _sent: int = 0
     _events: list[StreamEvent] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
+    _allowed: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._allowed = self.count if self.hold_at is None else self.hold_at
 
     @property
     def confirmed(self) -> int:
@@ -138,6 +148,36 @@ class StreamProgress:
                     return False
                 self._changed.wait(min(remaining, 0.1))
             return len(self._confirmed) >= count
+
+    def allow(self, limit: int) -> None:
+        """Let the publisher send the numbers below `limit`."""
+        with self._changed:
+            self._allowed = max(self._allowed, limit)
+            self._changed.notify_all()
+
+    def may_send(self, number: int) -> bool:
+        """Whether the publisher may send message `number` now."""
+        with self._changed:
+            return number < self._allowed
+
+    def wait_may_send(self, number: int, timeout: float) -> bool:
+        """Wait until message `number` may be sent (False after `timeout` s)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: number < self._allowed, timeout)
+
+    def both_back(self, times: int, timeout: float) -> bool:
+        """Wait until each client has reconnected `times` times (False after `timeout` s or at
+        the end of the stream)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.finished.is_set():
+            events = self.events()
+            if all(
+                sum(1 for e in events if e.role == role and e.event == "reconnected") >= times
+                for role in ("publisher", "consumer")
+            ):
+                return True
+            time.sleep(0.01)
+        return False
 
     def events(self) -> list[StreamEvent]:
         """The connection events so far."""
@@ -222,13 +262,15 @@ def run_stream(
     heart_beat: tuple[int, int] = (0, 0),
     quiet: float = QUIET,
     deadline: float = 120.0,
+    hold_at: int | None = None,
 ) -> StreamResult:
     """Publish `count` numbered messages through faults and count what the consumer gets.
 
     `disrupt` runs on its own thread from just after the consumer subscribed; it should
     return soon after `progress.finished` is set. `persistent` marks messages persistent (a
-    broker restart keeps them). Everything ends within `deadline` seconds (then `failure`
-    says so); nothing is asserted here.
+    broker restart keeps them). With `hold_at`, the publisher sends nothing from that number
+    on until `disrupt` calls `progress.allow` (or returns). Everything ends within `deadline`
+    seconds (then `failure` says so); nothing is asserted here.
     """
     plan = StreamPlan(
         publisher_url=publisher_url,
@@ -242,7 +284,7 @@ def run_stream(
         quiet=quiet,
         heart_beat=heart_beat,
     )
-    progress = StreamProgress(count)
+    progress = StreamProgress(count, hold_at)
     if client == "aio":
         from ._fault_stream_aio import stream_aio
 
@@ -268,6 +310,8 @@ class Disruptor(threading.Thread):
             self._disrupt(self._progress)
         except BaseException as exc:  # reported by `outcome`, on the test's thread
             self.error = exc
+        finally:
+            self._progress.allow(self._progress.count)  # a held publisher finishes the stream
 
     def outcome(self, timeout: float) -> str | None:
         """Wait (at most `timeout` s) for `disrupt` to return; None if it returned normally."""
@@ -275,3 +319,19 @@ class Disruptor(threading.Thread):
         if self.is_alive():
             return f"disrupt did not return within {timeout:.0f} s of the end of publishing"
         return None if self.error is None else f"disrupt failed: {self.error!r}"
+
+
+def act_in_stages(
+    progress: StreamProgress, holds: Sequence[int], act: Callable[[], object], timeout: float
+) -> int:
+    """For each of `holds` (the first given to `run_stream` as `hold_at`): wait until the
+    messages below it are confirmed and both clients are back from the previous `act`, let the
+    publisher on to the next hold (or the end), then `act()`, so each act finds both clients
+    connected and the publisher sending. Returns how many times it acted (fewer when the
+    stream stalled within `timeout` s at a stage)."""
+    for done, hold in enumerate(holds):
+        if not progress.wait_confirmed(hold, timeout) or not progress.both_back(done, timeout):
+            return done
+        progress.allow(holds[done + 1] if done + 1 < len(holds) else progress.count)
+        act()
+    return len(holds)

@@ -100,6 +100,8 @@ async def _publish(plan: StreamPlan, progress: StreamProgress, side: _Side) -> s
 
     async def worker() -> None:
         for number in numbers:
+            while not progress.may_send(number):  # held for a disruption; the deadline bounds it
+                await asyncio.sleep(0.01)
             await _send_until_confirmed(plan, progress, side, number)
 
     async def workers() -> str | None:

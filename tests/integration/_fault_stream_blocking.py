@@ -144,6 +144,8 @@ def _send_until_confirmed(
     plan: StreamPlan, progress: StreamProgress, side: _Side, number: int
 ) -> str | None:
     """Send message `number` until its RECEIPT comes; why that failed, or None."""
+    if not progress.wait_may_send(number, plan.remaining()):
+        return f"deadline: message {number} was held"
     last: BaseException | None = None
     for _ in itertools.repeat(None, ATTEMPTS):
         if not side.up.wait(plan.remaining()):

@@ -11,7 +11,6 @@ counted, not forbidden.
 
 from __future__ import annotations
 
-import time
 from typing import Final
 
 import pytest
@@ -20,6 +19,7 @@ from ._fault_stream import (
     ClientKind,
     StreamProgress,
     StreamResult,
+    act_in_stages,
     run_stream,
     subscribe_headers,
 )
@@ -44,20 +44,6 @@ def private(
     return private_activemq(request, brokers, tmp_path_factory)
 
 
-def both_back(progress: StreamProgress, restarts: int, timeout: float) -> bool:
-    """Wait until both clients have reconnected after each of `restarts` restarts."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not progress.finished.is_set():
-        events = progress.events()
-        if all(
-            sum(1 for e in events if e.role == role and e.event == "reconnected") >= restarts
-            for role in ROLES
-        ):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def summary(result: StreamResult, backlogs: list[int], starts: list[float]) -> str:
     """One line of figures for docs/reliability.md (shown with ``pytest -s`` or ``-rP``)."""
     recoveries = ", ".join(f"{seconds:.2f}" for seconds in result.recoveries)
@@ -78,16 +64,16 @@ def test_nothing_confirmed_is_lost_across_two_broker_restarts(
     backlogs: list[int] = []  # confirmed but not yet delivered, when the broker went down
     starts: list[float] = []
 
+    holds = [int(share * COUNT) for share in RESTART_AT]
+
     def restart_twice(progress: StreamProgress) -> None:
-        for share in RESTART_AT:
-            # Each restart must catch both clients connected: a consumer still reconnecting
-            # from the last one would live through two restarts with one reconnect.
-            if not progress.wait_confirmed(int(share * progress.count), WAIT_FOR_SHARE):
-                return  # the stream stalled or ended: the counts below say so
-            if not both_back(progress, len(starts), WAIT_FOR_SHARE):
-                return
+        def restart() -> None:
             backlogs.append(progress.confirmed - progress.delivered)
             starts.append(broker.restart())
+
+        # The publisher waits at each hold until both clients are back from the last restart:
+        # however fast the stream, each restart comes mid-stream and finds both connected.
+        act_in_stages(progress, holds, restart, WAIT_FOR_SHARE)
 
     result = run_stream(
         broker.plain_url,
@@ -98,6 +84,7 @@ def test_nothing_confirmed_is_lost_across_two_broker_restarts(
         subscribe_headers=subscribe_headers("ActiveMQ", PREFETCH),
         persistent=True,  # ActiveMQ keeps them in KahaDB across the restart
         deadline=DEADLINE,
+        hold_at=holds[0],
     )
     print(summary(result, backlogs, starts))
     assert result.failure is None
