@@ -9,13 +9,13 @@ import asyncio
 import contextlib
 import logging
 import ssl as ssl_module
-import weakref
 from collections.abc import Callable
 from typing import Final
 
 from ._aio_session import ConnectionEvent, Subscription, _Closed, _Connection, _fail_waiter
 from ._aio_stream import open_stream
 from ._backoff import Backoff
+from ._deliveries import Deliveries
 from ._engine import Engine, Reaction
 from ._frames import ClientFrame, Connected, Error, Message, Receipt
 from ._headers import HeartBeat
@@ -58,7 +58,7 @@ class _ClientCore:
     _closing: bool
     _final: ConnectionLost | None
     _reconnecting: asyncio.Task[None] | None
-    _stale: weakref.WeakValueDictionary[int, Message]  # MESSAGEs of earlier connections, by id()
+    _stale: Deliveries  # the MESSAGEs of earlier connections
     _name: str
 
     @property
@@ -93,7 +93,7 @@ class _ClientCore:
         except (OSError, TimeoutError) as exc:
             raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
         if self._connection is not None:
-            self._stale.update(self._connection.received)
+            self._stale.absorb(self._connection.received)
         self._connection = connection
         reader = asyncio.create_task(self._read_loop(connection), name=f"{self._name}:reader")
         connection.tasks.append(reader)
@@ -217,7 +217,8 @@ class _ClientCore:
         # Registered after a successful encode (no waiter is left behind by a refused frame);
         # the RECEIPT cannot be read before this coroutine next waits.
         waiter = self._expect_receipt(connection, receipt) if receipt else None
-        await self._sent(connection, wrote_batch)
+        if wrote_batch:
+            await self._sent_batch(connection)
         if waiter is not None:
             try:
                 async with asyncio.timeout(self.timeout):
@@ -228,13 +229,13 @@ class _ClientCore:
                 ) from None
 
     @staticmethod
-    async def _sent(connection: _Connection, wrote_batch: bool) -> None:
-        """After a write: if a batch was just written, wait while the socket's buffer is full
-        (back-pressure), and let the reader and heart-beats run even if the caller never waits."""
-        if wrote_batch:
-            assert connection.stream is not None
-            await connection.stream.drain()
-            await asyncio.sleep(0)
+    async def _sent_batch(connection: _Connection) -> None:
+        """After a write of a batch (`_Connection.send` said so): wait while the socket's buffer
+        is full (back-pressure), and let the reader and heart-beats run even if the caller
+        never waits."""
+        assert connection.stream is not None
+        await connection.stream.drain()
+        await asyncio.sleep(0)
 
     @staticmethod
     def _expect_receipt(connection: _Connection, receipt: str | None) -> asyncio.Future[None]:
@@ -250,21 +251,6 @@ class _ClientCore:
         if connection.failure is not None:
             raise connection.failure
         return connection
-
-    def _stale_ack(self, message: Message, command: str) -> bool:
-        """Whether `message` came on an earlier connection, so its ACK must not be sent.
-
-        Its ack id names a delivery of the ended session: RabbitMQ would settle the delivery
-        of this session that has the same number (another message), ActiveMQ sends an ERROR.
-        """
-        if self._stale.get(id(message)) is not message:
-            return False
-        logger.info(
-            "%s of message %s not sent: it came before a reconnect, and is delivered again",
-            command,
-            message.message_id,
-        )
-        return True
 
     def _raise_if_failed(self) -> None:
         if self._final is not None and not isinstance(self._final, _Closed):
@@ -286,24 +272,36 @@ class _ClientCore:
         stream = connection.stream
         assert stream is not None
         loop = asyncio.get_running_loop()
+        engine = connection.engine
         try:
             while True:
                 data = await stream.read()
                 if not data:
                     raise ConnectionLost(f"{connection.url} closed the connection")
                 connection.last_received = loop.time()  # any byte counts as life
-                for reaction in connection.engine.receive(data):
-                    await self._dispatch(connection, reaction)
+                debug = logger.isEnabledFor(logging.DEBUG)
+                for reaction in engine.receive(data):
+                    frame = reaction.frame
+                    if debug:
+                        logger.debug("received %r", frame)
+                    if reaction.reply:
+                        self._write_bytes(connection, reaction.reply)
+                    if type(frame) is Message:
+                        if not reaction.handled:
+                            full = self._offer(connection, frame)
+                            if full is not None:
+                                await self._deliver(full, frame)
+                    else:
+                        self._dispatch(connection, reaction)
         except ConnectionLost as exc:
             self._lost(connection, exc)
         except (OSError, ValueError) as exc:  # ValueError: ProtocolError and handler mistakes
             message = f"connection to {connection.url} failed: {describe_error(exc)}"
             self._lost(connection, ConnectionLost(message))
 
-    async def _dispatch(self, connection: _Connection, reaction: Reaction) -> None:
+    def _dispatch(self, connection: _Connection, reaction: Reaction) -> None:
+        """What a frame other than MESSAGE settles: CONNECTED, receipts, an ERROR."""
         frame = reaction.frame
-        logger.debug("received %r", frame)
-        self._write_bytes(connection, reaction.reply)
         if isinstance(frame, Connected):
             if not connection.connected.done():
                 connection.connected.set_result(frame)
@@ -314,14 +312,21 @@ class _ClientCore:
                     waiter.set_result(None)
         elif isinstance(frame, Error):
             raise BrokerError(frame)
-        elif isinstance(frame, Message) and not reaction.handled:
-            subscription = self._subscriptions.get(frame.subscription or "")
-            if subscription is None:
-                logger.warning("MESSAGE for unknown subscription %r dropped", frame.subscription)
-            else:
-                if subscription.ack_mode != "auto":
-                    connection.received[id(frame)] = frame
-                await self._deliver(subscription, frame)
+
+    def _offer(self, connection: _Connection, frame: Message) -> Subscription | None:
+        """Queue a MESSAGE for its subscription if there is room (or drop it); the subscription
+        whose queue is full, for `_deliver` to wait on."""
+        subscription = self._subscriptions.get(frame.subscription or "")
+        if subscription is None:
+            logger.warning("MESSAGE for unknown subscription %r dropped", frame.subscription)
+            return None
+        if subscription.ack_mode != "auto":
+            connection.received.add(frame)
+        queue = subscription._queue
+        if self._closing or queue.full():
+            return subscription  # `_deliver` drops it or waits for room
+        queue.put_nowait(frame)
+        return None
 
     async def _deliver(self, subscription: Subscription, frame: Message) -> None:
         """Queue `frame`; when the queue is full, wait for room (back-pressure: the reader stops

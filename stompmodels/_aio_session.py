@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import weakref
 from typing import TYPE_CHECKING, Final, Literal, Self, TypeVar
 
 from ._aio_stream import Stream
+from ._deliveries import Deliveries
 from ._engine import Engine
 from ._frames import Connected, Message, Subscribe
 from ._headers import AckMode
@@ -50,10 +50,14 @@ class Subscription:
         return self
 
     async def __anext__(self) -> Message:
-        if self._ended and self._queue.empty():
-            self.client._raise_if_failed()
-            raise StopAsyncIteration
-        message = await self._queue.get()
+        queue = self._queue
+        if queue.empty():
+            if self._ended:
+                self.client._raise_if_failed()
+                raise StopAsyncIteration
+            message = await queue.get()
+        else:
+            message = queue.get_nowait()  # no coroutine for what is already there
         if message is None:
             self._queue.put_nowait(None)  # every later call ends too
             self.client._raise_if_failed()
@@ -94,10 +98,11 @@ class _Connection:
         self.tasks: list[asyncio.Task[None]] = []
         self.connected: asyncio.Future[Connected] = asyncio.get_running_loop().create_future()
         self.receipts: dict[str, asyncio.Future[None]] = {}
-        # The MESSAGEs queued for subscriptions that ACK, by id(): their ACKs name this session.
-        self.received: weakref.WeakValueDictionary[int, Message] = weakref.WeakValueDictionary()
+        # The MESSAGEs queued for subscriptions that ACK: their ACKs name this session.
+        self.received = Deliveries()
         self.failure: ConnectionLost | None = None
-        self.last_sent = self.last_received = asyncio.get_running_loop().time()
+        self._loop = asyncio.get_running_loop()
+        self.last_sent = self.last_received = self._loop.time()
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._flush_soon: asyncio.Handle | None = None
@@ -106,15 +111,13 @@ class _Connection:
         """Queue `data`: everything queued in one pass of the event loop goes out in one write
         (ACKs of a batch of messages cost one system call). True when it was written at once,
         because enough had piled up that the caller should let the loop run."""
-        loop = asyncio.get_running_loop()
         self._pending.append(data)
         self._pending_size += len(data)
-        self.last_sent = loop.time()
         if self._pending_size >= _FLUSH_AT:
             self.flush()
             return True
         if self._flush_soon is None:
-            self._flush_soon = loop.call_soon(self.flush)
+            self._flush_soon = self._loop.call_soon(self.flush)
         return False
 
     def flush(self) -> None:
@@ -124,6 +127,7 @@ class _Connection:
             self._flush_soon = None
         if self._pending and self.stream is not None and self.failure is None:
             self.stream.write(self._pending)
+            self.last_sent = self._loop.time()  # once per write: heart-beats need no finer clock
         self._pending = []
         self._pending_size = 0
 

@@ -15,12 +15,12 @@ import socket
 import ssl as ssl_module
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
 from ._backoff import Backoff
 from ._blocking_sync import Channel, Closed, Waiter, fresh
+from ._deliveries import Deliveries
 from ._engine import Engine
 from ._errors import LocalProtocolError
 from ._frames import ClientFrame, Connected, Message, ServerFrame, Subscribe
@@ -97,10 +97,10 @@ class Connection:
         self._halt = threading.Event()  # set by close: stop reconnecting
         self._paused = False  # the reader waits for room in a full channel
         self._last_sent = self._last_received = time.monotonic()
-        # The MESSAGEs given to subscriptions that ACK, by id(): this connection's, and those
-        # of earlier connections (see `_stale_ack`).
-        self._received: weakref.WeakValueDictionary[int, Message] = weakref.WeakValueDictionary()
-        self._stale: weakref.WeakValueDictionary[int, Message] = weakref.WeakValueDictionary()
+        # The MESSAGEs given to subscriptions that ACK: this connection's, and those of
+        # earlier connections (see `_stale_ack`).
+        self._received = Deliveries()
+        self._stale = Deliveries()
 
     # -- threads, failure -------------------------------------------------------------------
 
@@ -180,21 +180,9 @@ class Connection:
         self._end(error)
 
     def _stale_ack(self, message: Message, command: str) -> bool:
-        """Whether `message` came on an earlier connection, so its ACK must not be sent.
-
-        The broker took it back when that connection ended, and delivers it again. Its ack id
-        names a delivery of the ended session: RabbitMQ would settle the delivery of this
-        session that has the same number (another message), ActiveMQ sends an ERROR.
-        """
+        """Whether `message` came on an earlier connection, so its ACK must not be sent."""
         with self._lock:
-            if self._stale.get(id(message)) is not message:
-                return False
-        logger.info(
-            "%s of message %s not sent: it came before a reconnect, and is delivered again",
-            command,
-            message.message_id,
-        )
-        return True
+            return self._stale.refuses(message, command, logger)
 
     def _check_usable(self) -> None:
         if self._failure is not None:

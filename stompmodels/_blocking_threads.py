@@ -19,12 +19,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Final, TypeVar
 
 from ._blocking_core import Connection, Inbox, logger
 from ._blocking_sync import SLICE, Channel, Closed, Waiter, fresh
+from ._deliveries import Deliveries
 from ._engine import Engine, Reaction
 from ._errors import LocalProtocolError, ProtocolError
 from ._frames import ClientFrame, Connected, Error, Message, Receipt, ServerFrame
@@ -84,8 +84,8 @@ class Session(Connection):
             self.engine = Engine(limits=self._limits, auto_ack=False)
             self._stop = stop = threading.Event()
             self._connected = Waiter("CONNECTED")
-            self._stale.update(self._received)
-            self._received = weakref.WeakValueDictionary()
+            self._stale.absorb(self._received)
+            self._received = Deliveries()
             self._sock = sock
             self._failure = None
             self._last_sent = self._last_received = time.monotonic()
@@ -254,7 +254,7 @@ class Session(Connection):
             else:
                 if inbox.frame is None or inbox.frame.ack != "auto":
                     with self._lock:
-                        self._received[id(frame)] = frame
+                        self._received.add(frame)
                 self._deliver(inbox.channel, frame)
 
     def _inbox_for(self, message: Message) -> Inbox | None:

@@ -4,7 +4,6 @@ and reconnects through Twisted's `ReconnectingClientFactory`."""
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -19,6 +18,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import ClientFactory, ReconnectingClientFactory
 from twisted.python.failure import Failure
 
+from ._deliveries import Deliveries
 from ._frames import Message
 from ._headers import HeartBeat
 from ._reader import Limits
@@ -103,7 +103,7 @@ class StompClientFactory(ReconnectingClientFactory):
         self._on_state = on_state
         self._subscriptions: dict[str, Subscription] = {}
         # MESSAGEs delivered on earlier connections, by identity (see `_stale`).
-        self._earlier: weakref.WeakValueDictionary[int, Message] = weakref.WeakValueDictionary()
+        self._earlier = Deliveries()
         self._ready: StompProtocol | None = None
         self._waiters: list[Deferred[StompProtocol]] = []
         self._established = False
@@ -188,7 +188,7 @@ class StompClientFactory(ReconnectingClientFactory):
         """An open connection closed: reconnect, or end."""
         protocol, self.current = self.current, None
         if protocol is not None:
-            self._earlier.update(protocol.delivered)
+            self._earlier.absorb(protocol.delivered)
         was_ready = protocol is not None and protocol is self._ready
         self._ready = None
         error = protocol.failure if protocol is not None else None
@@ -289,19 +289,8 @@ class StompClientFactory(ReconnectingClientFactory):
     # -- for protocols and subscriptions ---------------------------------------------------
 
     def _stale(self, message: Message, command: str) -> bool:
-        """Whether `message` came on an earlier connection, so its ACK must not be sent.
-
-        The broker took it back when that connection ended and delivers it again; its ack id
-        names a delivery of the ended session (RabbitMQ would settle another message with it).
-        """
-        if self._earlier.get(id(message)) is not message:
-            return False
-        logger.info(
-            "%s of message %s not sent: it came before a reconnect, and is delivered again",
-            command,
-            message.message_id,
-        )
-        return True
+        """Whether `message` came on an earlier connection, so its ACK must not be sent."""
+        return self._earlier.refuses(message, command, logger)
 
     def _current(self) -> StompProtocol:
         if self.current is None:

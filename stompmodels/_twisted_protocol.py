@@ -7,7 +7,6 @@ the Engine decides everything the protocol says.
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, cast
 
@@ -16,6 +15,7 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
+from ._deliveries import Deliveries
 from ._engine import Engine, Reaction
 from ._frames import ClientFrame, Connected, Error, Message, Receipt
 from ._heartbeat import EOL, peer_deadline
@@ -60,8 +60,8 @@ class StompProtocol(StompCommands, Protocol):
         self._connected: OneShot[Connected] = OneShot()
         self._closed: OneShot[None] = OneShot()
         self._receipts: dict[str, Deferred[Receipt | None]] = {}
-        # The MESSAGEs this connection delivered, by identity: their ack ids name this session.
-        self.delivered: weakref.WeakValueDictionary[int, Message] = weakref.WeakValueDictionary()
+        # The MESSAGEs this connection delivered: their ack ids name this session.
+        self.delivered = Deliveries()
         self._timers: dict[str, DelayedCall] = {}
         self._tick = 0.0
 
@@ -164,7 +164,7 @@ class StompProtocol(StompCommands, Protocol):
         elif isinstance(frame, Error):
             self._fail(BrokerError(frame))
         elif isinstance(frame, Message) and not reaction.handled:
-            self.delivered[id(frame)] = frame
+            self.delivered.add(frame)
             self.client._deliver(frame)
 
     def _resubscribe(self, subscription: Subscription) -> Deferred[Receipt | None]:

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import ssl as ssl_module
-import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Self
@@ -20,6 +19,7 @@ from pydantic import SecretStr
 from ._aio_core import _ClientCore, logger
 from ._aio_session import ConnectionEvent, Subscription, _Closed, _Connection
 from ._backoff import Backoff
+from ._deliveries import Deliveries
 from ._frames import Connected, Message
 from ._headers import AckMode, HeartBeat
 from ._reader import Limits
@@ -85,7 +85,7 @@ class Client(_ClientCore):
         self._closing = False
         self._final: ConnectionLost | None = None
         self._reconnecting: asyncio.Task[None] | None = None
-        self._stale: weakref.WeakValueDictionary[int, Message] = weakref.WeakValueDictionary()
+        self._stale = Deliveries()
         self._name = "stompmodels"
 
     # -- life cycle ------------------------------------------------------------------------
@@ -188,7 +188,8 @@ class Client(_ClientCore):
                 transaction=transaction,
                 omit_content_length=omit_content_length,
             )
-            await self._sent(connection, connection.send(data))
+            if connection.send(data):
+                await self._sent_batch(connection)
             return
         frame = self.engine.send(
             destination,
@@ -234,7 +235,7 @@ class Client(_ClientCore):
         A message received before a reconnect is not acknowledged: the broker took it back
         when that connection ended, and delivers it again.
         """
-        if self._stale_ack(message, "ACK"):
+        if self._stale.refuses(message, "ACK", logger):
             return
         if logger.isEnabledFor(logging.DEBUG):
             await self._send_and_confirm(self.engine.ack(message, transaction=transaction), None)
@@ -242,11 +243,12 @@ class Client(_ClientCore):
         # Nobody logs the frame: the Engine writes its bytes without building it.
         connection = self._current()
         data = connection.engine.encode_ack(message, transaction=transaction)
-        await self._sent(connection, connection.send(data))
+        if connection.send(data):
+            await self._sent_batch(connection)
 
     async def nack(self, message: Message, *, transaction: str | None = None) -> None:
         """Reject `message` (STOMP 1.1+); like `ack`, not for a message from before a reconnect."""
-        if not self._stale_ack(message, "NACK"):
+        if not self._stale.refuses(message, "NACK", logger):
             await self._send_and_confirm(self.engine.nack(message, transaction=transaction), None)
 
     @contextlib.asynccontextmanager
