@@ -12,12 +12,9 @@ waits, TCP pushes back on the broker). `drain` empties the queue at the end.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import tracemalloc
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
@@ -26,6 +23,7 @@ from stompmodels.aio import Client as AioClient
 from stompmodels.blocking import Client as BlockingClient
 
 from ._fault_stream import ClientKind, queue_args
+from ._warnings_log import warnings_logged
 
 TIMEOUT: Final = 3.0  # the client's waits, closing included
 PAUSE: Final = 0.002  # seconds the slow consumer spends on each message
@@ -78,26 +76,6 @@ def drain(broker_url: str, product: str, destination: str) -> int:
             drained += 1
 
 
-class _Warnings(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextmanager
-def _closing_watch() -> Iterator[_Warnings]:
-    handler = _Warnings()
-    logger = logging.getLogger("stompmodels")
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-
-
 def take_slowly(
     broker_url: str,
     product: str,
@@ -113,7 +91,7 @@ def take_slowly(
 ) -> SlowConsumer:
     """Take `taken` messages slowly from `destination`; measure memory, then the close."""
     run = _take_slowly_aio if client == "aio" else _take_slowly_blocking
-    with _closing_watch() as warnings:
+    with warnings_logged() as warnings:
         peak, close_time = run(
             broker_url,
             destination,

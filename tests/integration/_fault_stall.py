@@ -9,10 +9,8 @@ and closes anyway). Heart-beats are off, so that no heart-beat verdict ends a wa
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -21,6 +19,7 @@ from stompmodels.blocking import Client as BlockingClient
 from tests.faultproxy import FaultProxy
 
 from ._fault_stream import ClientKind
+from ._warnings_log import WarningLog, warnings_logged
 
 Wait = Literal["connect", "send", "subscribe", "disconnect"]
 WAITS: Final[tuple[Wait, ...]] = ("connect", "send", "subscribe", "disconnect")
@@ -40,28 +39,8 @@ class StalledWait:
     warnings: tuple[str, ...]  # what the client logged at WARNING and above meanwhile
 
 
-class _Warnings(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextmanager
-def _warnings() -> Iterator[_Warnings]:
-    handler = _Warnings()
-    logger = logging.getLogger("stompmodels")
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-
-
 def _timed(
-    client: ClientKind, wait: Wait, call: Callable[[], object], warnings: _Warnings
+    client: ClientKind, wait: Wait, call: Callable[[], object], warnings: WarningLog
 ) -> StalledWait:
     del warnings.messages[:]
     started = time.monotonic()
@@ -75,7 +54,7 @@ def _timed(
 
 
 async def _timed_async(
-    wait: Wait, call: Callable[[], Awaitable[object]], warnings: _Warnings
+    wait: Wait, call: Callable[[], Awaitable[object]], warnings: WarningLog
 ) -> StalledWait:
     del warnings.messages[:]
     started = time.monotonic()
@@ -91,7 +70,7 @@ async def _timed_async(
 def stalled_waits_blocking(broker_url: str, broker_port: int) -> list[StalledWait]:
     """Each wait of `stompmodels.blocking` under a stall."""
     results: list[StalledWait] = []
-    with FaultProxy(broker_port) as proxy, _warnings() as warnings:
+    with FaultProxy(broker_port) as proxy, warnings_logged() as warnings:
         url = proxy.url(broker_url)
         proxy.set("down", stall=True)
         first = BlockingClient(url, timeout=TIMEOUT, heart_beat=(0, 0))
@@ -117,7 +96,7 @@ def stalled_waits_blocking(broker_url: str, broker_port: int) -> list[StalledWai
 def stalled_waits_aio(broker_url: str, broker_port: int) -> list[StalledWait]:
     """Each wait of `stompmodels.aio` under a stall."""
 
-    async def scenario(proxy: FaultProxy, warnings: _Warnings) -> list[StalledWait]:
+    async def scenario(proxy: FaultProxy, warnings: WarningLog) -> list[StalledWait]:
         url = proxy.url(broker_url)
         proxy.set("down", stall=True)
         first = AioClient(url, timeout=TIMEOUT, heart_beat=(0, 0))
@@ -139,5 +118,5 @@ def stalled_waits_aio(broker_url: str, broker_port: int) -> list[StalledWait]:
             await client.close()
         return results
 
-    with FaultProxy(broker_port) as proxy, _warnings() as warnings:
+    with FaultProxy(broker_port) as proxy, warnings_logged() as warnings:
         return asyncio.run(asyncio.wait_for(scenario(proxy, warnings), 60))

@@ -33,9 +33,9 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, Protocol, TypedDict
 
-from stompmodels.aio import Backoff
+from stompmodels.aio import Backoff, BrokerURL, ConnectionEvent
 
 ClientKind = Literal["aio", "blocking"]
 Role = Literal["publisher", "consumer"]
@@ -245,6 +245,40 @@ class StreamPlan:
 
     def remaining(self) -> float:
         return max(self.deadline - time.monotonic(), 0.0)
+
+
+class Flag(Protocol):
+    """What asyncio.Event and threading.Event share."""
+
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+
+
+class ClientOptions(TypedDict):
+    """The keywords both kinds of client of a stream get."""
+
+    reconnect: Backoff
+    timeout: float
+    heart_beat: tuple[int, int]
+    on_state: Callable[[ConnectionEvent, BrokerURL], None]
+
+
+def client_options(
+    plan: StreamPlan, progress: StreamProgress, role: Role, up: Flag
+) -> ClientOptions:
+    """Options for the `role` client: its connection events go to `progress`, and `up` is set
+    while it is connected."""
+
+    def on_state(event: ConnectionEvent, _: BrokerURL) -> None:
+        progress.note_event(role, event)
+        if event in ("connected", "reconnected"):
+            up.set()
+        else:
+            up.clear()
+
+    return ClientOptions(
+        reconnect=RECONNECT, timeout=CLIENT_TIMEOUT, heart_beat=plan.heart_beat, on_state=on_state
+    )
 
 
 def run_stream(

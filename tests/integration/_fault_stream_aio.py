@@ -8,18 +8,17 @@ from collections.abc import Callable
 from typing import Final
 
 from stompmodels import LocalProtocolError
-from stompmodels.aio import BrokerURL, Client, ConnectionEvent, ConnectionLost, Subscription
+from stompmodels.aio import Client, ConnectionLost, Subscription
 
 from ._fault_stream import (
     ATTEMPTS,
-    CLIENT_TIMEOUT,
     MISSING_AFTER,
-    RECONNECT,
     WINDOW,
     Disruptor,
     Role,
     StreamPlan,
     StreamProgress,
+    client_options,
 )
 
 POLL: Final = 0.2  # how often the consumer looks at the clock while no message comes
@@ -41,21 +40,7 @@ class _Side:
 
     def __init__(self, url: str, role: Role, plan: StreamPlan, progress: StreamProgress) -> None:
         self.up = asyncio.Event()
-
-        def on_state(event: ConnectionEvent, _: BrokerURL) -> None:
-            progress.note_event(role, event)
-            if event in ("connected", "reconnected"):
-                self.up.set()
-            else:
-                self.up.clear()
-
-        self.client = Client(
-            url,
-            reconnect=RECONNECT,
-            timeout=CLIENT_TIMEOUT,
-            heart_beat=plan.heart_beat,
-            on_state=on_state,
-        )
+        self.client = Client(url, **client_options(plan, progress, role, self.up))
 
 
 async def _stream(
