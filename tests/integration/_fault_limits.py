@@ -17,7 +17,7 @@ import time
 import tracemalloc
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Protocol, Self
 
 from stompmodels import Limits
 from stompmodels.aio import Client as AioClient
@@ -89,8 +89,16 @@ async def _send(writer: asyncio.StreamWriter, case: Hostile) -> int:
     return sent
 
 
+class Closable(Protocol):
+    """What asyncio's and websockets' servers share."""
+
+    def close(self) -> None: ...
+    async def wait_closed(self) -> None: ...
+
+
 class HostileBroker:
-    """A fake broker on loopback that plays `case` against each connection."""
+    """A fake broker on loopback that plays `case` against each connection, on an event loop
+    and thread of its own (`_listen` starts the server; subclasses may listen otherwise)."""
 
     def __init__(self, case: Hostile) -> None:
         self.case = case
@@ -99,7 +107,7 @@ class HostileBroker:
         self.client_closed = threading.Event()  # the client hung up after the payload
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
+        self._server: Closable | None = None
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -115,8 +123,10 @@ class HostileBroker:
         async def stop() -> None:
             if self._server is not None:
                 self._server.close()
+                await self._server.wait_closed()
 
-        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(TIMEOUT)
+        with contextlib.suppress(TimeoutError):
+            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(TIMEOUT)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(TIMEOUT)
         if not self._thread.is_alive():
@@ -127,8 +137,9 @@ class HostileBroker:
         return f"stomp://127.0.0.1:{self.port}/"
 
     async def _listen(self) -> int:
-        self._server = await asyncio.start_server(self._play, "127.0.0.1", 0)
-        port: int = self._server.sockets[0].getsockname()[1]
+        server = await asyncio.start_server(self._play, "127.0.0.1", 0)
+        self._server = server
+        port: int = server.sockets[0].getsockname()[1]
         return port
 
     async def _play(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
