@@ -322,10 +322,8 @@ class _ClientCore:
             return None
         if subscription.ack_mode != "auto":
             connection.received.add(frame)
-        queue = subscription._queue
-        if self._closing or queue.full():
+        if self._closing or not subscription._queue.offer(frame):
             return subscription  # `_deliver` drops it or waits for room
-        queue.put_nowait(frame)
         return None
 
     async def _deliver(self, subscription: Subscription, frame: Message) -> None:
@@ -335,8 +333,7 @@ class _ClientCore:
         and the broker delivers it again if it is unacknowledged."""
         queue = subscription._queue
         while not self._closing:
-            if not queue.full():
-                queue.put_nowait(frame)
+            if queue.offer(frame):
                 return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_CLOSING_CHECK):

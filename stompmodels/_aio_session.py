@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Final, Literal, Self, TypeVar
 
+from ._aio_inbox import Inbox
 from ._aio_stream import Stream
 from ._deliveries import Deliveries
 from ._engine import Engine
@@ -43,7 +44,7 @@ class Subscription:
         self.ack_mode: AckMode = frame.ack
         self.headers = dict(frame.headers)
         # A bounded queue: when the consumer lags, the reader waits, and TCP pushes back.
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(size)
+        self._queue: Inbox[Message | None] = Inbox(size)
         self._ended = False  # no more messages will come (the end marker may not fit in)
 
     def __aiter__(self) -> Self:
@@ -51,15 +52,15 @@ class Subscription:
 
     async def __anext__(self) -> Message:
         queue = self._queue
-        if queue.empty():
-            if self._ended:
-                self.client._raise_if_failed()
-                raise StopAsyncIteration
-            message = await queue.get()
+        if queue.items:
+            message = queue.take()  # no coroutine for what is already there
+        elif self._ended:
+            self.client._raise_if_failed()
+            raise StopAsyncIteration
         else:
-            message = queue.get_nowait()  # no coroutine for what is already there
+            message = await queue.get()
         if message is None:
-            self._queue.put_nowait(None)  # every later call ends too
+            queue.offer(None)  # every later call ends too
             self.client._raise_if_failed()
             raise StopAsyncIteration
         return message
@@ -69,13 +70,13 @@ class Subscription:
         async with asyncio.timeout(self.client.timeout if timeout is None else timeout):
             return await anext(self)
 
-    async def ack(self, message: Message, *, transaction: str | None = None) -> None:
-        """Acknowledge `message`."""
-        await self.client.ack(message, transaction=transaction)
+    def ack(self, message: Message, *, transaction: str | None = None) -> Awaitable[None]:
+        """Acknowledge `message` (await it): `Client.ack`, without a coroutine of its own."""
+        return self.client.ack(message, transaction=transaction)
 
-    async def nack(self, message: Message, *, transaction: str | None = None) -> None:
-        """Reject `message` (the broker may redeliver it)."""
-        await self.client.nack(message, transaction=transaction)
+    def nack(self, message: Message, *, transaction: str | None = None) -> Awaitable[None]:
+        """Reject `message` (await it; the broker may redeliver it)."""
+        return self.client.nack(message, transaction=transaction)
 
     async def unsubscribe(self, *, receipt: bool = True) -> None:
         """End the subscription; with `receipt`, wait until the broker confirms."""
@@ -83,8 +84,7 @@ class Subscription:
 
     def _close(self) -> None:
         self._ended = True
-        with contextlib.suppress(asyncio.QueueFull):  # full: nobody waits; see __anext__
-            self._queue.put_nowait(None)
+        self._queue.offer(None)  # refused when full: nobody waits then; see __anext__
 
 
 class _Connection:

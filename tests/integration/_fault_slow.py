@@ -201,7 +201,7 @@ def iterate_after_close(
                 got += 1
 
         consumer = asyncio.create_task(consume())
-        while subscription._queue.qsize() < queue_size:  # full: the reader waits for room
+        while len(subscription._queue) < queue_size:  # full: the reader waits for room
             await asyncio.sleep(0.05)
         await client.close()
         start.set()

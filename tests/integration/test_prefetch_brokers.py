@@ -38,7 +38,7 @@ def test_aio_subscription_receives_no_more_than_its_window(broker: Broker) -> No
             await subscription.get(timeout=5.0)  # one ACK, one more message
             with pytest.raises(TimeoutError):
                 await subscription.get(timeout=QUIET)
-            return len(held), subscription._queue.qsize()
+            return len(held), len(subscription._queue)
 
     held, queued = asyncio.run(asyncio.wait_for(scenario(), 30))
     assert (held, queued) == (WINDOW, 0)
