@@ -212,6 +212,15 @@ class Connection:
             self._write(data)
         return frame, waiter
 
+    def _transmit_bytes(self, encode: Callable[[], bytes]) -> None:
+        """Write what `encode` returns: an `Engine.encode_*` call, which applies its frame's
+        effects without building it (for frames without a receipt, when nobody logs them)."""
+        with self._write_lock:
+            self._check_usable()
+            with self._engine_lock:
+                data = encode()
+            self._write(data)
+
     def _confirm(self, waiter: Waiter[None] | None, timeout: float | None = None) -> None:
         """Wait for a receipt; on TimeoutError, stop waiting for it (a late one is ignored)."""
         if waiter is None:

@@ -269,6 +269,18 @@ class Client(Reconnecting):
         RabbitMQ sends the RECEIPT of a SEND inside a transaction only after the COMMIT, so
         waiting for it inside the transaction times out there.
         """
+        if not receipt and not logger.isEnabledFor(logging.DEBUG):
+            self._transmit_bytes(
+                lambda: self.engine.encode_send(
+                    destination,
+                    body,
+                    content_type=content_type,
+                    headers=headers,
+                    transaction=transaction,
+                    omit_content_length=omit_content_length,
+                )
+            )
+            return
         _, waiter = self._transmit(
             lambda: self.engine.send(
                 destination,
@@ -329,6 +341,9 @@ class Client(Reconnecting):
         when that connection ended, and delivers it again.
         """
         if self._stale_ack(message, "ACK"):
+            return
+        if not receipt and not logger.isEnabledFor(logging.DEBUG):
+            self._transmit_bytes(lambda: self.engine.encode_ack(message, transaction=transaction))
             return
         _, waiter = self._transmit(
             lambda: self.engine.ack(message, transaction=transaction, receipt=receipt)
