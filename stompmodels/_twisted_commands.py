@@ -3,7 +3,8 @@ Deferred of its RECEIPT; see `StompProtocol`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
@@ -17,6 +18,8 @@ from ._twisted_subscription import MessageCallback, Subscription
 
 if TYPE_CHECKING:
     from ._twisted_factory import StompClientFactory
+
+logger = logging.getLogger("stompmodels.twisted")
 
 
 class Closed(ConnectionLost):
@@ -33,6 +36,11 @@ class StompCommands:
     def _request(self, frame: ClientFrame) -> Deferred[Receipt | None]:
         raise NotImplementedError  # the protocol writes
 
+    def _request_bytes(self, encode: Callable[[], bytes]) -> Deferred[Receipt | None]:
+        """Write what `encode` returns (an `Engine.encode_*` call: the frame's checks and
+        effects without the frame); for frames without a receipt, when nobody logs them."""
+        raise NotImplementedError  # the protocol writes
+
     def send(
         self,
         destination: str,
@@ -45,6 +53,19 @@ class StompCommands:
         omit_content_length: bool = False,
     ) -> Deferred[Receipt | None]:
         """Send a message; with `receipt`, fire with the broker's RECEIPT."""
+        if not receipt and not logger.isEnabledFor(logging.DEBUG):
+            return maybeDeferred(
+                lambda: self._request_bytes(
+                    lambda: self.engine.encode_send(
+                        destination,
+                        body,
+                        content_type=content_type,
+                        headers=headers,
+                        transaction=transaction,
+                        omit_content_length=omit_content_length,
+                    )
+                )
+            )
         return maybeDeferred(
             lambda: self._request(
                 self.engine.send(
@@ -115,6 +136,12 @@ class StompCommands:
         """
         if self.client._stale(message, "ACK"):
             return succeed(None)
+        if not receipt and not logger.isEnabledFor(logging.DEBUG):
+            return maybeDeferred(
+                lambda: self._request_bytes(
+                    lambda: self.engine.encode_ack(message, transaction=transaction)
+                )
+            )
         return maybeDeferred(
             lambda: self._request(
                 self.engine.ack(message, transaction=transaction, receipt=receipt)

@@ -187,15 +187,23 @@ class StompProtocol(StompCommands, Protocol):
             return succeed(None)
         return self._expect(receipt, frame.command)
 
+    def _request_bytes(self, encode: Callable[[], bytes]) -> Deferred[Receipt | None]:
+        self._check_writable()
+        self._write_bytes(encode())
+        return succeed(None)
+
     def _send(self, frame: ClientFrame) -> None:
         """Encode `frame` through the Engine (which checks it) and write it."""
+        self._check_writable()
+        data = self.engine.encode(frame)
+        logger.debug("sent %r", frame)  # models hide the passcode
+        self._write_bytes(data)
+
+    def _check_writable(self) -> None:
         if self.failure is not None:
             raise self.failure
         if self._out is None:
             raise ConnectionLost(f"not connected to {self.url}")
-        data = self.engine.encode(frame)
-        logger.debug("sent %r", frame)  # models hide the passcode
-        self._write_bytes(data)
 
     def _write_bytes(self, data: bytes) -> None:
         if data and self._out is not None and self.failure is None:
