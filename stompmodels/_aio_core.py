@@ -15,7 +15,6 @@ from typing import Final
 from ._aio_session import ConnectionEvent, Subscription, _Closed, _Connection, _fail_waiter
 from ._aio_stream import open_stream
 from ._backoff import Backoff
-from ._deliveries import Deliveries
 from ._engine import Engine, Reaction
 from ._frames import ClientFrame, Connected, Error, Message, Receipt
 from ._headers import HeartBeat
@@ -32,6 +31,7 @@ from ._transport import (
     describe_error,
     ssl_context_for,
 )
+from ._transport_deliveries import Deliveries
 from ._url import BrokerURL
 
 logger = logging.getLogger("stompmodels.aio")

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Final, Literal, Self, TypeVar
 
 from ._aio_inbox import Inbox
 from ._aio_stream import Stream
-from ._deliveries import Deliveries
 from ._engine import Engine
 from ._frames import Connected, Message, Subscribe
 from ._headers import AckMode
 from ._transport import ConnectionLost
+from ._transport_deliveries import Deliveries
 from ._url import BrokerURL
 
 if TYPE_CHECKING:

@@ -20,7 +20,6 @@ from typing import NamedTuple, TypeVar
 
 from ._backoff import Backoff
 from ._blocking_sync import Channel, Closed, Waiter, fresh
-from ._deliveries import Deliveries
 from ._engine import Engine
 from ._errors import LocalProtocolError
 from ._frames import ClientFrame, Connected, Message, ServerFrame, Subscribe
@@ -30,6 +29,7 @@ from ._registry import Router
 from ._spec import Version
 from ._state import State
 from ._transport import ConnectionLost, describe_error
+from ._transport_deliveries import Deliveries
 from ._url import BrokerURL
 
 logger = logging.getLogger("stompmodels.blocking")

@@ -24,7 +24,6 @@ from typing import Final, TypeVar
 
 from ._blocking_core import Connection, Inbox, logger
 from ._blocking_sync import SLICE, Channel, Closed, Waiter, fresh
-from ._deliveries import Deliveries
 from ._engine import Engine, Reaction
 from ._errors import LocalProtocolError, ProtocolError
 from ._frames import ClientFrame, Connected, Error, Message, Receipt, ServerFrame
@@ -38,6 +37,7 @@ from ._transport import (
     describe_error,
     ssl_context_for,
 )
+from ._transport_deliveries import Deliveries
 from ._url import BrokerURL
 
 _READ_SIZE: Final = 64 * 1024

@@ -18,13 +18,13 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import ClientFactory, ReconnectingClientFactory
 from twisted.python.failure import Failure
 
-from ._deliveries import Deliveries
 from ._frames import Message
 from ._headers import HeartBeat
 from ._reader import Limits
 from ._registry import F, Handler, Router
 from ._spec import VERSIONS, Version
 from ._transport import ConnectionLost
+from ._transport_deliveries import Deliveries
 from ._twisted_commands import Closed
 from ._twisted_protocol import StompProtocol
 from ._twisted_subscription import Subscription

@@ -15,13 +15,13 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
-from ._deliveries import Deliveries
 from ._engine import Engine, Reaction
 from ._frames import ClientFrame, Connected, Error, Message, Receipt
 from ._heartbeat import EOL, peer_deadline
 from ._registry import F, Handler
 from ._state import State
 from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout, connect_frame
+from ._transport_deliveries import Deliveries
 from ._twisted_commands import Closed, StompCommands
 from ._twisted_deferreds import OneShot, bounded
 from ._twisted_subscription import Subscription

@@ -19,7 +19,6 @@ from pydantic import SecretStr
 from ._aio_core import _ClientCore, logger
 from ._aio_session import ConnectionEvent, Subscription, _Closed, _Connection
 from ._backoff import Backoff
-from ._deliveries import Deliveries
 from ._frames import Connected, Message
 from ._headers import AckMode, HeartBeat
 from ._reader import Limits
@@ -32,6 +31,7 @@ from ._transport import (
     HeartbeatTimeout,
     subscribe_headers,
 )
+from ._transport_deliveries import Deliveries
 from ._url import BrokerURL, brokers_for
 
 logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the application decides
