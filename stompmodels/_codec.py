@@ -195,12 +195,13 @@ def parse_head(
     if "\0" in text:
         raise ProtocolError("NUL byte inside a frame head", offset=head.find(b"\0"))
     lines = text.split("\n")
-    if len(lines) - 1 > max_headers:
+    count = len(lines) - 1
+    if count > max_headers:
         raise ProtocolError(f"more than max_headers {max_headers} headers", offset=0)
     if version == "1.0":
         # STOMP 1.0 defines no whitespace rules; like ActiveMQ and stomper, strip around values.
         lines = [line.strip() for line in lines]
-    elif version == "1.2" and "\r" in text:
+    elif "\r" in text and version == "1.2":
         # STOMP 1.2 "Augmented BNF": EOL is an optional CR followed by LF; a CR anywhere else
         # is not an octet a command or header may hold (it must be escaped as \r).
         lines = [line.removesuffix("\r") for line in lines]
@@ -210,7 +211,6 @@ def parse_head(
     if command not in COMMANDS_BY_VERSION[version]:
         shown = command if len(command) <= 32 else command[:32] + "..."
         raise ProtocolError(f"unknown STOMP {version} command {shown!r}", offset=0)
-    escaped = version != "1.0" and command not in UNESCAPED_COMMANDS
     if version != "1.0":
         # Fast path; repeated names, bad lines and escaped names fall through to the loop.
         headers: dict[str, str] = {}
@@ -220,15 +220,56 @@ def parse_head(
                 break
             headers[name] = value
         else:
-            if len(headers) == len(lines) - 1 and "" not in headers:
-                if not (escaped and "\\" in text):
+            if len(headers) == count and "" not in headers:
+                if "\\" not in text or command in UNESCAPED_COMMANDS:
                     return command, headers
                 if "\\" not in "\0".join(headers):
                     for name, value in headers.items():
                         if "\\" in value:
                             headers[name] = _unescape(value, version, f"header {name!r}", command)
                     return command, headers
+    escaped = version != "1.0" and command not in UNESCAPED_COMMANDS
     return command, _header_loop(command, lines, version, escaped)
+
+
+class HeadShape:
+    """A head's command and header names, in wire order: what the heads of a stream repeat.
+
+    `read` takes the values out of a head of this shape with one regex match, and gives what
+    `parse_head` gives for it (the values in the order of `names`), or None.
+    """
+
+    __slots__ = ("_fullmatch", "command", "length_index", "names")
+
+    def __init__(self, command: str, names: tuple[str, ...]) -> None:
+        self.command = command
+        self.names = names
+        self.length_index = names.index("content-length") if "content-length" in names else None
+        pattern = re.escape(command) + "".join(f"\n{re.escape(name)}:(.*)" for name in names)
+        self._fullmatch = re.compile(pattern).fullmatch  # "." matches all but LF
+
+    def read(self, head: bytes | bytearray) -> tuple[str, ...] | None:
+        """The header values of `head`, if it has this shape and `parse_head` takes it as it
+        is: no CR (an EOL, or refused), no escapes, no NUL; in a version other than 1.0 (values
+        stripped), and with no more than max_headers (the caller sees to both)."""
+        try:
+            text = head.decode()
+        except UnicodeDecodeError:
+            return None
+        if "\r" in text or "\\" in text or "\0" in text:
+            return None
+        match = self._fullmatch(text)
+        return None if match is None else match.groups()
+
+
+def head_shape(command: str, headers: dict[str, str]) -> HeadShape | None:
+    """The shape of a head that `parse_head` read as `command` and `headers` (in a version
+    other than 1.0), or None if a name may have been unescaped (its wire text differs)."""
+    names = tuple(headers)
+    text = "\n".join(names)
+    if ":" in text or "\\" in text or "\r" in text:
+        return None
+    return HeadShape(command, names)
 
 
 def _header_loop(command: str, lines: list[str], version: Version, escaped: bool) -> dict[str, str]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from pydantic import ValidationError
 
+from ._codec import HeadShape
 from ._errors import ProtocolError
 from ._frames import MODELS, Frame
-from ._model import FrameModel, Plan, construct
-from ._reader import FrameReader, Limits, RawFrame
+from ._model import FrameModel, Layout, Plan
+from ._reader import FrameReader, Limits, Parts, RawFrame
 from ._spec import VERSIONS, Version
 
 
@@ -24,6 +25,7 @@ def _describe(error: ValidationError, command: str) -> str:
 
 
 _PLANS: Final = {command: model.plan for command, model in MODELS.items()}
+_new_tuple: Final = tuple.__new__  # a NamedTuple's own __new__ is a Python function
 
 
 def build_frame(raw: RawFrame, version: Version) -> Frame:
@@ -49,27 +51,14 @@ def as_is_frame(plan: Plan[FrameModel], raw: RawFrame) -> Frame | None:
     For a `decoded_as_is` model whose `wire_needed` headers are there: every typed header is
     a str, and the reader guarantees non-empty distinct names and a body of the declared length.
     """
-    values = plan.field_defaults.copy()
-    fields_set = set(plan.decoded_fields)
-    custom: dict[str, str] = {}
-    field_of = plan.field_of_wire.get
-    for name, value in raw.headers.items():
-        field = field_of(name)
-        if field is None:
-            custom[name] = value
-        else:
-            values[field] = value
-            fields_set.add(field)
-    values["headers"] = custom
+    headers = raw.headers
     if plan.carries_body:
-        body, length = raw.body, raw.content_length
-        if length is not None and length != len(body):
+        if raw.content_length is not None and raw.content_length != len(raw.body):
             return None
-        values["body"] = body
-        values["content_length"] = length  # None: absent on the wire stays absent
-    elif "content-length" in custom:
+    elif "content-length" in headers:
         return None  # the model's validator decides whether this one is allowed
-    return cast(Frame, construct(plan.model, values, fields_set))
+    layout = plan.layout(tuple(headers))
+    return cast(Frame, plan.decoded(layout, tuple(headers.values()), raw.body, raw.content_length))
 
 
 def validated_frame(plan: Plan[FrameModel], raw: RawFrame) -> Frame:
@@ -123,19 +112,22 @@ class FrameDecoder:
                 max_headers=limits.max_headers,
             )
         self._reader = FrameReader(version, limits)
+        self._version: Version = version
+        self._typing: dict[HeadShape, tuple[Plan[Any], Layout]] = {}  # one per reader's shape
         self._error: ProtocolError | None = None
         self.bytes_received = 0
 
     @property
     def version(self) -> Version:
         """The STOMP version frames are decoded by; CONNECTED may switch it."""
-        return self._reader.version
+        return self._version
 
     @version.setter
     def version(self, version: Version) -> None:
         if version not in VERSIONS:
             raise ValueError(f"unknown STOMP version {version!r}")
-        self._reader.version = version
+        if version != self._version:
+            self._version = self._reader.version = version
 
     @property
     def limits(self) -> Limits:
@@ -163,11 +155,38 @@ class FrameDecoder:
         if self._error is not None:
             self._raise_if_broken()
         try:
-            raw = self._reader.next_frame()
-            return None if raw is None else build_frame(raw, self._reader.version)
+            parts = self._reader.next_parts()
+            return None if parts is None else self._frame_of(parts)
         except ProtocolError as exc:
             self._error = exc
             raise
+
+    def _frame_of(self, parts: Parts) -> Frame:
+        """`build_frame` of what the reader gives, taking its headers over."""
+        command, headers, body, offset, length = parts
+        if isinstance(headers, tuple):
+            shape, values = headers
+            plan, layout = self._typing.get(shape) or self._type(shape)
+            if self._version in layout[3]:
+                # The reader checked that the body has the declared length.
+                frame: Frame = plan.decoded(layout, values, body, length)
+                return frame
+            headers = dict(zip(shape.names, values, strict=True))
+        else:
+            plan = _PLANS[command]
+            if plan.decoded_as_is:
+                layout = plan.layout(tuple(headers))
+                if self._version in layout[3]:
+                    return cast(Frame, plan.decoded(layout, tuple(headers.values()), body, length))
+        raw = _new_tuple(RawFrame, (command, headers, body, offset, length))
+        return build_frame(raw, self._version)
+
+    def _type(self, shape: HeadShape) -> tuple[Plan[Any], Layout]:
+        """The plan and layout of the heads of `shape` (looked up once per shape, by identity:
+        comparing the names of a new head with those of the layouts costs more)."""
+        plan = _PLANS[shape.command]
+        typing = self._typing[shape] = (plan, plan.layout(shape.names))
+        return typing
 
     def feed(self, data: bytes) -> list[Frame]:
         """Take bytes and return every frame they complete.

@@ -27,6 +27,12 @@ from ._spec import VERSIONS, Version
 from ._state import GATES, ROWS, Event, Input, SessionRules, State
 
 _SERVER_FRAMES: Final = (Connected, Message, Receipt, Error)
+_CLOSED: Final = State.CLOSED
+# The states in which a MESSAGE leaves the session as it is (a tuple: an enum member's hash
+# runs Python code, its identity does not).
+_MESSAGE_KEEPS: Final = tuple(
+    state for state, row in ROWS.items() if row.get(Message) is state and state is not _CLOSED
+)
 _BYTES: Final = (bytes, bytearray, memoryview)
 _reaction: Final = tuple.__new__  # a NamedTuple's own __new__ is a Python function
 _HINTS: Final = {
@@ -254,6 +260,11 @@ class Engine(FrameBuilders, SessionRules):
         self._enter(ROWS[self._state][Event.CONNECTION_LOST])
 
     def _react_to(self, frame: Frame) -> Reaction:
+        if type(frame) is Message and self._state in _MESSAGE_KEEPS:
+            return self._answer(frame, ())  # the common case: nothing changes, nothing settles
+        return self._react_to_any(frame)
+
+    def _react_to_any(self, frame: Frame) -> Reaction:
         if not isinstance(frame, _SERVER_FRAMES):
             raise ProtocolError(f"the server sent a client frame, {frame.command}")
         kind = type(frame)
@@ -265,24 +276,33 @@ class Engine(FrameBuilders, SessionRules):
             raise ProtocolError(
                 f"the server sent {frame.command} while the session is {self._state.value}"
             )
-        if self._state is State.CLOSED:
+        if self._state is _CLOSED:
             return _reaction(Reaction, (frame, b"", (), False))  # a straggler: no session left
         receipts = () if kind is Message else self._settle(frame)
         if next_state is not self._state:
             self._enter(next_state)
+        return self._answer(frame, receipts)
+
+    def _answer(self, frame: ServerFrame, receipts: tuple[str, ...]) -> Reaction:
+        """The reply of a registered handler, or else the default reaction."""
         handler = self._router.handler_for(frame)
         if handler is not None:
             reply = handler(frame)
             data = b"" if reply is None else self.encode(reply)
             return _reaction(Reaction, (frame, data, receipts, True))
-        reply = self._default_reaction(frame) if kind is Message and self._auto_ack else None
-        try:
-            data = b"" if reply is None else self.encode(reply)
-        except LocalProtocolError as exc:
-            # The server's own ids cannot be written back in this version (a raw CR in a 1.0 or
-            # 1.1 message-id): the peer broke the session, not our caller.
-            raise ProtocolError(f"cannot acknowledge the server's {frame.command}: {exc}") from None
-        return _reaction(Reaction, (frame, data, receipts, False))
+        if self._auto_ack and type(frame) is Message:
+            reply = self._default_reaction(frame)
+            if reply is not None:
+                try:
+                    data = self.encode(reply)
+                except LocalProtocolError as exc:
+                    # The server's own ids cannot be written back in this version (a raw CR in
+                    # a 1.0 or 1.1 message-id): the peer broke the session, not our caller.
+                    raise ProtocolError(
+                        f"cannot acknowledge the server's {frame.command}: {exc}"
+                    ) from None
+                return _reaction(Reaction, (frame, data, receipts, False))
+        return _reaction(Reaction, (frame, b"", receipts, False))
 
     def _default_reaction(self, frame: ServerFrame) -> ClientFrame | None:
         """stomper's reactions, corrected: ACK only what needs it; nothing for the rest."""

@@ -15,8 +15,12 @@ from ._errors import ProtocolError
 from ._headers import wire_value
 from ._spec import COMMANDS_BY_VERSION, VERSIONS, Version
 
-_setattr: Final = object.__setattr__
 _new: Final = object.__new__
+# BaseModel's slots, set through their descriptors (cheaper than object.__setattr__).
+_set_dict: Final = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set: Final = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra: Final = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private: Final = BaseModel.__dict__["__pydantic_private__"].__set__
 
 # Design rule 3: the fields that are not headers. A wire header is matched only against the
 # other fields' wire names, so a custom header called `body` or `headers` is kept, not lost.
@@ -24,6 +28,15 @@ NOT_HEADERS: Final = frozenset({"command", "headers", "body"})
 
 Form = tuple[str, ...]
 """Field names that must all be set; a version lists the forms a frame may take."""
+
+Layout = tuple[
+    tuple[tuple[str, int], ...], tuple[tuple[str, int], ...], frozenset[str], frozenset[Version]
+]
+"""How to type a decoded frame whose header names are given, from its header values in the same
+order: (field, index) of the typed headers, (name, index) of the custom ones, the fields it
+marks as set, and the versions in which it needs no validation."""
+
+_MAX_LAYOUTS: Final = 64
 
 M = TypeVar("M", bound="FrameModel")
 
@@ -248,6 +261,8 @@ class Plan(Generic[M]):
     field_of_wire: dict[str, str]
     decoded_fields: frozenset[str]
     """Fields a decoded frame marks as set whatever headers it had (as validation does)."""
+    layouts: dict[tuple[str, ...], Layout]
+    """`layout` of the header names met so far (at most `_MAX_LAYOUTS`: the peer picks them)."""
 
     @classmethod
     def of(cls, model: type[M]) -> Plan[M]:
@@ -283,7 +298,62 @@ class Plan(Generic[M]):
             decoded_fields=frozenset(
                 always | {"body", "content_length"} if carries_body else always
             ),
+            layouts={},
         )
+
+    def layout(self, names: tuple[str, ...]) -> Layout:
+        """How to type a decoded frame whose headers are `names`, in wire order."""
+        layout = self.layouts.get(names)
+        if layout is None:
+            field_of = self.field_of_wire
+            present = frozenset(names)
+            # A frame that cannot have a body may declare content-length 0 in some spelling:
+            # only the model's validator judges it. One that can takes it from the reader.
+            as_is = self.decoded_as_is and self.wire_needed <= present
+            if self.carries_body:
+                field_of = {wire: f for wire, f in field_of.items() if wire != "content-length"}
+            elif "content-length" in present:
+                as_is = False
+            typed = tuple((field_of[name], i) for i, name in enumerate(names) if name in field_of)
+            versions = frozenset(
+                version
+                for version in VERSIONS
+                if as_is and self.wire_required.get(version, frozenset()) <= present
+            )
+            layout = (
+                typed,
+                tuple((name, i) for i, name in enumerate(names) if name not in self.field_of_wire),
+                self.decoded_fields | {field for field, _ in typed},
+                versions,
+            )
+            if len(self.layouts) < _MAX_LAYOUTS:
+                self.layouts[names] = layout
+        return layout
+
+    def decoded(
+        self, layout: Layout, values: tuple[str, ...], body: bytes, length: int | None
+    ) -> M:
+        """The frame a decoded head's header `values` make, in the order of the names that
+        `layout` was made for, if the decoding version is one of the layout's (no validation
+        is needed then). For a body frame, `length` is the content-length the body has."""
+        typed, custom_names, fields_set, _ = layout
+        fields = self.field_defaults.copy()
+        for field, index in typed:
+            fields[field] = values[index]
+        custom = {}
+        for name, index in custom_names:
+            custom[name] = values[index]
+        fields["headers"] = custom
+        if self.carries_body:
+            fields["body"] = body
+            fields["content_length"] = length  # None: absent on the wire stays absent
+        # `construct`, inline: this runs once per frame received.
+        frame = _new(self.model)
+        _set_dict(frame, fields)
+        _set_fields_set(frame, set(fields_set))
+        _set_extra(frame, None)
+        _set_private(frame, None)
+        return frame
 
     def valid(self, fields: dict[str, Any], **derived: Any) -> M:
         """`model(**fields)` without validation, for fields valid by construction: the caller
@@ -305,10 +375,10 @@ def construct(model: type[M], values: dict[str, Any], fields_set: set[str]) -> M
     `fields_set` is what validation would have recorded as given.
     """
     frame = _new(model)
-    _setattr(frame, "__dict__", values)
-    _setattr(frame, "__pydantic_fields_set__", fields_set)
-    _setattr(frame, "__pydantic_extra__", None)
-    _setattr(frame, "__pydantic_private__", None)
+    _set_dict(frame, values)
+    _set_fields_set(frame, fields_set)
+    _set_extra(frame, None)
+    _set_private(frame, None)
     return frame
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ._codec import parse_head
+from ._codec import HeadShape, head_shape, parse_head
 from ._errors import ProtocolError
 from ._spec import BODY_COMMANDS, Version
 
 _KIB = 1024
 _MIB = 1024 * _KIB
 _SMALL_BODY = 16 * _KIB  # copied twice (slice, bytes) faster than through a memoryview
+_WINDOW = 512  # bytes searched for the end of a head before the search widens
+_MAX_SHAPES = 32  # head shapes a reader remembers (the peer picks them)
+_ONCE = frozenset({"CONNECT", "STOMP", "CONNECTED"})  # once a session: no shape to learn
 _new_tuple = tuple.__new__  # a NamedTuple's own __new__ is a Python function
 
 
@@ -44,6 +47,13 @@ class RawFrame(NamedTuple):
     content_length: int | None
 
 
+Headers = dict[str, str] | tuple[HeadShape, tuple[str, ...]]
+"""A head's headers: a dict, or (the shape of the head, its values in the order of names)."""
+
+Parts = tuple[str, Headers, bytes, int, int | None]
+"""What `FrameReader.next_parts` gives: a RawFrame whose headers may be shaped."""
+
+
 class FrameReader:
     """Cuts a byte stream into raw frames; feeding one byte at a time stays linear.
 
@@ -51,15 +61,33 @@ class FrameReader:
     """
 
     def __init__(self, version: Version, limits: Limits) -> None:
-        self.version: Version = version
+        # Head shapes seen (None: once), and the one to try first by a head's first byte.
+        self._known: dict[tuple[str, ...], HeadShape | None] = {}
+        self._shapes: dict[int, HeadShape] = {}
+        self._version = version
         self.limits = limits
         self.heartbeats = 0
-        self._buf = bytearray()
+        self._buf: bytes | bytearray = b""
         self._base = 0
         self._start = 0  # where the current frame (or heart-beats) begins
-        self._scanned = 0  # how far the current search has looked, so no byte is searched twice
-        self._line_start = 0  # start of the current head line, for max_header_line
-        self._head: tuple[str, dict[str, str], int, int | None] | None = None
+        # How far the current search has looked, so no byte is searched twice, and the start
+        # of the current head line (for max_header_line): both stale while below `_start`.
+        self._scanned = 0
+        self._line_start = 0
+        self._head: tuple[str, Headers, int, int | None] | None = None
+        self._crlf_heads = False  # whether the last head ended in "\n\r\n": search that first
+
+    @property
+    def version(self) -> Version:
+        """The STOMP version heads are read by."""
+        return self._version
+
+    @version.setter
+    def version(self, version: Version) -> None:
+        self._version = version
+        # Learn afresh: 1.0 has no shapes (its values are stripped; `HeadShape.read` assumes not).
+        self._known.clear()
+        self._shapes.clear()
 
     @property
     def limits(self) -> Limits:
@@ -69,28 +97,51 @@ class FrameReader:
     @limits.setter
     def limits(self, limits: Limits) -> None:
         self._limits = limits
+        # Learn afresh: no shape may have more than max_headers (`HeadShape.read` assumes not).
+        self._known.clear()
+        self._shapes.clear()
         # Derived once, not per frame: a head up to this size needs no per-line check, and a
         # content-length with more significant digits than this cannot fit.
         self._short_head = min(limits.max_header_line, limits.max_head_size)
+        self._max_headers = limits.max_headers
         self._length_digits = len(str(limits.max_frame_size))
 
     def feed(self, data: bytes) -> None:
         """Append bytes; frames are taken out with `next_frame`."""
-        self._buf += data
+        buf = self._buf
+        if not buf and type(data) is bytes:
+            # Nothing pending: read the caller's bytes in place, so a body is one slice (one
+            # copy, not a bytearray slice and then bytes()); later feeds append to a bytearray.
+            self._buf = data
+        elif type(buf) is bytes:
+            self._buf = bytearray(buf)
+            self._buf += data
+        else:
+            buf += data
 
     def next_frame(self) -> RawFrame | None:
         """Return the next complete frame, or None when more bytes are needed."""
-        head = self._head
+        parts = self.next_parts()
+        if parts is None:
+            return None
+        command, headers, body, offset, length = parts
+        if isinstance(headers, tuple):
+            shape, values = headers
+            headers = dict(zip(shape.names, values, strict=True))
+        return _new_tuple(RawFrame, (command, headers, body, offset, length))
+
+    def next_parts(self) -> Parts | None:
+        """`next_frame` as a plain tuple, for the decoder's loop."""
+        head = self._head or self._read_head()
         if head is None:
-            head = self._read_head()
-            if head is None:
-                self._compact()
-                return None
+            self._compact()
+            return None
         command, headers, body_start, length = head
         buf = self._buf
         if length is not None:
             nul = body_start + length
             if nul >= len(buf):
+                self._head = head
                 self._compact()
                 return None
             if buf[nul]:
@@ -101,27 +152,22 @@ class FrameReader:
         else:
             nul = buf.find(b"\0", self._scanned)
             if nul < 0 or nul + 1 - self._start > self._limits.max_frame_size:
+                self._head = head
                 self._check_unfinished_body(command)
                 self._compact()
                 return None
+        start = self._start
         if nul > body_start and command not in BODY_COMMANDS:
             # STOMP 1.2 "Body": only SEND, MESSAGE and ERROR frames MAY have a body.
-            raise ProtocolError(
-                f"{command} frames cannot have a body", offset=self._base + self._start
-            )
-        offset = self._base + self._start
+            raise ProtocolError(f"{command} frames cannot have a body", offset=self._base + start)
         self._head = None
-        self._start = self._scanned = self._line_start = nul + 1
-        if nul - body_start <= _SMALL_BODY:
-            body = bytes(buf[body_start:nul])
-        else:
-            with memoryview(buf) as view:  # one copy of a large body, not two
-                body = bytes(view[body_start:nul])
-        return _new_tuple(RawFrame, (command, headers, body, offset, length))
+        self._start = nul + 1
+        body = buf[body_start:nul] if isinstance(buf, bytes) else _copy(buf, body_start, nul)
+        return command, headers, body, self._base + start, length
 
     def _skip_heartbeats(self) -> None:
         buf, pos, end = self._buf, self._start, len(self._buf)
-        crlf = self.version != "1.1"
+        crlf = self._version != "1.1"
         while pos < end:
             byte = buf[pos]
             if byte == 0x0A:
@@ -131,61 +177,128 @@ class FrameReader:
             else:
                 break
             self.heartbeats += 1
-        if pos != self._start:
-            self._start = self._scanned = self._line_start = pos
+        self._start = pos
 
-    def _read_head(self) -> tuple[str, dict[str, str], int, int | None] | None:
+    def _read_head(self) -> tuple[str, Headers, int, int | None] | None:
         buf = self._buf
-        end = len(buf)
         start = self._start
-        if start < end and buf[start] in b"\r\n":
-            if buf[start] == 0x0A and (start + 1 == end or buf[start + 1] not in b"\r\n"):
-                # The common case, one EOL after a frame (RabbitMQ sends one after each).
-                self.heartbeats += 1
-                start = self._start = self._scanned = self._line_start = start + 1
-            else:
-                self._skip_heartbeats()
-                start = self._start
-        if start == end or (buf[start] == 0x0D and start + 1 == end):
+        end = len(buf)
+        if start == end:
             return None
+        if buf[start] == 0x0A and start + 1 < end and buf[start + 1] > 0x0D:
+            # The common case, one EOL after a frame (RabbitMQ sends one after each).
+            self.heartbeats += 1
+            start = self._start = start + 1
+        elif buf[start] in b"\r\n":
+            self._skip_heartbeats()
+            start = self._start
+            if start == end or (buf[start] == 0x0D and start + 1 == end):
+                return None
         search = self._scanned if self._scanned > start else start
-        head_end = buf.find(b"\n\n", search)
-        body_start = head_end + 2
-        if self.version != "1.1":
-            # STOMP 1.2 lines may end in CRLF; 1.0 defines no EOL and its readers strip the CR.
-            # The earlier of "\n\n" and "\n\r\n" ends the head; the bound lets them overlap.
-            crlf_end = buf.find(b"\n\r\n", search, body_start if head_end >= 0 else end)
-            if crlf_end >= 0:
-                head_end, body_start = crlf_end, crlf_end + 3
+        # The common case: a head that ends in "\n\n" and holds no CR, which no "\n\r\n" can
+        # end sooner.
+        head_end = -1 if self._crlf_heads else buf.find(b"\n\n", search, search + _WINDOW)
+        if head_end >= 0:
+            body_start = head_end + 2
+            head = buf[start:head_end]
+            if 0x0D in head and self._version != "1.1":
+                head_end = -1
         if head_end < 0:
-            self._check_partial_head(search, end)
-            return None
-        limits = self._limits
+            head_end, body_start = self._find_head_end(search, end)
+            if head_end < 0:
+                self._check_partial_head(search, end)
+                return None
+            head = buf[start:head_end]
         if head_end - start > self._short_head:
             self._check_long_head(start, head_end)
+        shape = self._shapes.get(head[0])  # a head starts with a command, never empty
+        values = None if shape is None else shape.read(head)
+        if shape is None or values is None:
+            command, headers, text = self._parse(head, start)
+        else:
+            index = shape.length_index
+            command, headers = shape.command, (shape, values)
+            text = None if index is None else values[index]
+        if text is None:
+            self._scanned = body_start  # the NUL ending the body is searched from here
+            return command, headers, body_start, None
+        if text.isdigit() and text.isascii() and len(text) <= self._length_digits:
+            length = int(text)
+            if body_start - start + length < self._limits.max_frame_size:
+                return command, headers, body_start, length
+        return command, headers, body_start, self._declared_length(command, text, body_start)
+
+    def _parse(self, head: bytes | bytearray, start: int) -> tuple[str, Headers, str | None]:
+        """Command, headers and content-length text of a complete head starting at `start`,
+        whose shape is not known yet."""
         try:
-            command, headers = parse_head(buf[start:head_end], self.version, limits.max_headers)
+            command, headers = parse_head(head, self._version, self._max_headers)
         except ProtocolError as exc:
             raise exc.shifted(self._base + start) from None
-        length = None
-        text = headers.get("content-length")
-        if text is not None:
-            if not (text.isdigit() and text.isascii()):
-                raise ProtocolError(
-                    "content-length is not a non-negative integer", offset=self._base + start
-                )
-            # More digits than the limit has cannot fit (and would be slow to convert).
-            if len(text) <= self._length_digits or len(text.lstrip("0")) <= self._length_digits:
-                length = int(text)
-            if length is None or body_start - start + length + 1 > limits.max_frame_size:
-                raise ProtocolError(
-                    f"{command} frame declares a content-length over max_frame_size "
-                    f"{limits.max_frame_size}",
-                    offset=self._base + start,
-                )
-        self._head = head = (command, headers, body_start, length)
-        self._scanned = body_start
-        return head
+        if self._version != "1.0" and command not in _ONCE:
+            self._learn(head[0], command, headers)
+        return command, headers, headers.get("content-length")
+
+    def _learn(self, first: int, command: str, headers: dict[str, str]) -> None:
+        """Note the shape of a head; from its second sighting, heads that start with the same
+        byte are first read as that shape (compiling one costs a few dozen heads' parsing)."""
+        key = (command, *headers)
+        known = self._known
+        if key not in known:
+            if len(known) < _MAX_SHAPES:
+                known[key] = None
+            return
+        shape = known[key]
+        if shape is None:
+            shape = known[key] = head_shape(command, headers)
+        if shape is not None:
+            self._shapes[first] = shape
+
+    def _declared_length(self, command: str, text: str, body_start: int) -> int:
+        """The content-length `text` as a number, or the ProtocolError it deserves."""
+        start, limits = self._start, self._limits
+        if not (text.isdigit() and text.isascii()):
+            raise ProtocolError(
+                "content-length is not a non-negative integer", offset=self._base + start
+            )
+        # More digits than the limit has cannot fit (and would be slow to convert).
+        if len(text) <= self._length_digits or len(text.lstrip("0")) <= self._length_digits:
+            length = int(text)
+            if body_start - start + length + 1 <= limits.max_frame_size:
+                return length
+        raise ProtocolError(
+            f"{command} frame declares a content-length over max_frame_size "
+            f"{limits.max_frame_size}",
+            offset=self._base + start,
+        )
+
+    def _find_head_end(self, search: int, end: int) -> tuple[int, int]:
+        """Where the head's blank line starts and where the body starts, or (-1, -1).
+
+        STOMP 1.2 lines may end in CRLF; 1.0 defines no EOL and its readers strip the CR: the
+        earlier of "\n\n" and "\n\r\n" ends the head (1.1: only "\n\n"). Each search is
+        bounded by a window that doubles, so a stream of heads that end in "\n\r\n" and have
+        no "\n\n" after them is not searched to its end for every frame.
+        """
+        buf = self._buf
+        if self._version == "1.1":
+            head_end = buf.find(b"\n\n", search)
+            return head_end, head_end + 2 if head_end >= 0 else -1
+        low, size = search, _WINDOW
+        while True:
+            high = min(end, low + size)
+            crlf_end = buf.find(b"\n\r\n", low, high)
+            # A "\n\n" ends the head only if it starts before the "\n\r\n" (they may overlap).
+            head_end = buf.find(b"\n\n", low, high if crlf_end < 0 else crlf_end + 1)
+            if head_end >= 0:
+                self._crlf_heads = False
+                return head_end, head_end + 2
+            if crlf_end >= 0:
+                self._crlf_heads = True
+                return crlf_end, crlf_end + 3
+            if high >= end:
+                return -1, -1
+            low, size = high - 2, 2 * size  # a match may straddle the window's end
 
     def _check_partial_head(self, search: int, end: int) -> None:
         """Fail as soon as an unfinished head breaks a bound, instead of buffering on.
@@ -199,7 +312,7 @@ class FrameReader:
             raise ProtocolError("frame ends (NUL) before its blank line", offset=self._base + nul)
         # Every line completed since the last call is measured, not only the last one, so the
         # verdict does not depend on where the chunks split; each byte is still searched once.
-        line_start = self._line_start
+        line_start = max(self._line_start, start)
         while True:
             line_end = buf.find(b"\n", max(search, line_start), end)
             if (line_end if line_end >= 0 else end) - line_start > limits.max_header_line:
@@ -216,7 +329,7 @@ class FrameReader:
         head_end = end
         if buf.endswith(b"\n"):
             head_end -= 1
-        elif self.version != "1.1" and buf.endswith(b"\n\r"):
+        elif self._version != "1.1" and buf.endswith(b"\n\r"):
             head_end -= 2
         if head_end - start > limits.max_head_size:
             raise ProtocolError(
@@ -257,7 +370,10 @@ class FrameReader:
         """Drop consumed bytes, once per call that needs more data (amortised O(1) per byte)."""
         drop = self._start
         if drop:
-            del self._buf[:drop]
+            if isinstance(self._buf, bytes):
+                self._buf = self._buf[drop:]
+            else:
+                del self._buf[:drop]
             self._base += drop
             self._start = 0
             self._scanned -= drop
@@ -270,3 +386,11 @@ class FrameReader:
     def buffered(self) -> int:
         """Bytes held for the frame in progress."""
         return len(self._buf) - self._start
+
+
+def _copy(buf: bytearray, start: int, end: int) -> bytes:
+    """`buf[start:end]` as bytes."""
+    if end - start <= _SMALL_BODY:
+        return bytes(buf[start:end])
+    with memoryview(buf) as view:  # one copy of a large body, not two
+        return bytes(view[start:end])

@@ -1,0 +1,84 @@
+"""Head shapes: a stream that repeats the shape of its heads decodes as each frame alone does.
+
+The reader learns the shape of a head (command and header names, in order) from its second
+sighting and then reads heads of that shape with one regex match; the decoder types them by a
+layout kept per shape. A decoder that sees one frame never takes those paths, so each frame of
+a long stream must decode exactly as it decodes alone: the same frame (values, type, fields
+set) or the same error.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stompmodels import Frame, FrameDecoder, Message, ProtocolError, Version
+
+NAMES = ("destination", "message-id", "subscription", "x-custom", "ack")
+# Heads whose values take the shape path (no backslash, no CR), and heads with what else
+# matters to a head: backslashes (escapes, valid or not) and CR.
+PLAIN = st.text(alphabet=st.sampled_from("ab: \u00e9"), max_size=8)
+ANY = st.text(alphabet=st.sampled_from("ab:\\cnrt \r\u00e9"), max_size=8)
+HEAD_VALUES = st.one_of(st.tuples(*[PLAIN] * len(NAMES)), st.tuples(*[ANY] * len(NAMES)))
+
+
+def frame_bytes(values: tuple[str, ...], body: bytes, with_length: bool) -> bytes:
+    lines = [f"{name}:{value}" for name, value in zip(NAMES, values, strict=True)]
+    if with_length:
+        lines.append(f"content-length:{len(body)}")
+    return ("MESSAGE\n" + "\n".join(lines) + "\n\n").encode() + body + b"\0\n"
+
+
+def alone(data: bytes, version: Version) -> Frame | str:
+    """The frame `data` decodes to by itself, or its error's message."""
+    try:
+        frames = FrameDecoder(version).feed(data)
+    except ProtocolError as exc:
+        return exc.reason
+    assert len(frames) == 1
+    return frames[0]
+
+
+def same(a: Frame | str, b: Frame | str) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return type(a) is type(b) and a == b and a.model_fields_set == b.model_fields_set
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    version=st.sampled_from(["1.1", "1.2"]),
+    frames=st.lists(
+        st.tuples(HEAD_VALUES, st.binary(max_size=20), st.booleans()),
+        min_size=2,
+        max_size=12,
+    ),
+)
+def test_a_stream_of_one_shape_decodes_as_each_frame_alone(
+    version: Version, frames: list[tuple[tuple[str, ...], bytes, bool]]
+) -> None:
+    wires = [frame_bytes(values, body.replace(b"\0", b""), flag) for values, body, flag in frames]
+    expected = [alone(wire, version) for wire in wires]
+    decoder = FrameDecoder(version)
+    for wire, wanted in zip(wires, expected, strict=True):
+        try:
+            got: list[Frame | str] = list(decoder.feed(wire))
+        except ProtocolError as exc:
+            got = [*exc.frames, exc.reason]
+        assert len(got) == 1 and same(got[0], wanted), (wire, got, wanted)
+        if isinstance(wanted, str):
+            return  # the stream is unusable after an error
+
+
+def test_shapes_are_used_and_a_different_head_still_decodes() -> None:
+    wire = frame_bytes(("/queue/a", "m-1", "s", "x", "a-1"), b"body", True)
+    odd = b"MESSAGE\ndestination:/queue/a\nmessage-id:m-2\nsubscription:s\n\nodd\0"
+    decoder = FrameDecoder("1.2")
+    frames = decoder.feed(wire * 3 + odd + wire)
+    assert all(isinstance(frame, Message) for frame in frames)
+    assert [frame.body for frame in frames if isinstance(frame, Message)] == [b"body"] * 3 + [
+        b"odd",
+        b"body",
+    ]
+    assert all(same(frame, alone(wire, "1.2")) for frame in frames[:3] + frames[4:])
+    assert same(frames[3], alone(odd, "1.2"))
