@@ -163,8 +163,10 @@ def encode_id_frame(command: str, ident: str) -> bytes | None:
     `ident` holds a NUL, which no header can carry (`frame_bytes` then refuses it)."""
     if "\0" in ident:
         return None
-    if ":" in ident or "\\" in ident or "\n" in ident or "\r" in ident:
+    if "\\" in ident or "\n" in ident or "\r" in ident:
         ident = _replace_12(ident)
+    elif ":" in ident:
+        ident = ident.replace(":", "\\c")  # ActiveMQ's ids: colons only
     return f"{command}\nid:{ident}\n\n\0".encode()
 
 
@@ -239,27 +241,37 @@ class HeadShape:
     `parse_head` gives for it (the values in the order of `names`), or None.
     """
 
-    __slots__ = ("_fullmatch", "command", "length_index", "names")
+    __slots__ = ("_escaped", "_fullmatch", "command", "length_index", "names")
 
     def __init__(self, command: str, names: tuple[str, ...]) -> None:
         self.command = command
         self.names = names
+        self._escaped = command not in UNESCAPED_COMMANDS
         self.length_index = names.index("content-length") if "content-length" in names else None
         pattern = re.escape(command) + "".join(f"\n{re.escape(name)}:(.*)" for name in names)
         self._fullmatch = re.compile(pattern).fullmatch  # "." matches all but LF
 
     def read(self, head: bytes | bytearray) -> tuple[str, ...] | None:
-        """The header values of `head`, if it has this shape and `parse_head` takes it as it
-        is: no CR (an EOL, or refused), no escapes, no NUL; in a version other than 1.0 (values
-        stripped), and with no more than max_headers (the caller sees to both)."""
+        """The header values of `head`, if it has this shape and `parse_head` takes it without
+        a doubt: no CR (an EOL, or refused), no NUL, no escape but `\\c` (ActiveMQ writes its
+        ids so); in a version other than 1.0 (values stripped), and with no more than
+        max_headers (the caller sees to both)."""
         try:
             text = head.decode()
         except UnicodeDecodeError:
             return None
-        if "\r" in text or "\\" in text or "\0" in text:
+        if "\r" in text or "\0" in text:
             return None
         match = self._fullmatch(text)
-        return None if match is None else match.groups()
+        if match is None:
+            return None
+        if "\\" not in text:
+            return match.groups()
+        if not self._escaped:
+            return None
+        values = tuple([value.replace("\\c", ":") for value in match.groups()])
+        # A backslash left over starts another escape (or "\\\\" met a "c"): parse_head judges.
+        return None if any("\\" in value for value in values) else values
 
 
 def head_shape(command: str, headers: dict[str, str]) -> HeadShape | None:

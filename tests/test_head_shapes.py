@@ -82,3 +82,31 @@ def test_shapes_are_used_and_a_different_head_still_decodes() -> None:
     ]
     assert all(same(frame, alone(wire, "1.2")) for frame in frames[:3] + frames[4:])
     assert same(frames[3], alone(odd, "1.2"))
+
+
+def test_activemq_ids_take_the_shape_path_and_other_escapes_do_not_go_astray() -> None:
+    """`\\c` alone is unescaped by the shape path; an escaped backslash before a `c`, or any
+    other escape, goes to the general parser, which gives the same values or errors."""
+    ids = ("ID\\cvm-1\\c7", "a\\\\cb", "a\\nb", "a\\\\b", "a\\xb")
+    for trap in ids:
+        wire = frame_bytes(("/queue/a", trap, "s", "x", "ID\\cvm\\c1"), b"", True)
+        decoder = FrameDecoder("1.2")
+        expected = alone(wire, "1.2")
+        for _ in range(3):  # the third frame is read by the shape
+            try:
+                got: Frame | str = decoder.feed(wire)[0]
+            except ProtocolError as exc:
+                got = exc.reason
+            assert same(got, expected), (trap, got, expected)
+            if isinstance(expected, str):
+                break
+    first = alone(frame_bytes(("/q", "ID\\cvm-1\\c7", "s", "x", "a"), b"", True), "1.2")
+    assert isinstance(first, Message) and first.message_id == "ID:vm-1:7"
+
+
+def test_backslashes_in_connected_are_not_escapes_on_the_shape_path() -> None:
+    wire = b"CONNECTED\nversion:1.2\nserver:a\\cb\n\n\0"
+    decoder = FrameDecoder("1.2")
+    frames = [frame for _ in range(3) for frame in decoder.feed(wire)]
+    assert all(same(frame, alone(wire, "1.2")) for frame in frames)
+    assert all(getattr(frame, "server", None) == "a\\cb" for frame in frames)
