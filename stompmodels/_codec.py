@@ -262,16 +262,16 @@ class HeadShape:
             return None
         if "\r" in text or "\0" in text:
             return None
+        if "\\" in text:
+            if not self._escaped:
+                return None
+            # The command and names hold no backslash (`head_shape`) and no line break is
+            # made: the match then gives each value unescaped, in one replace for the head.
+            text = text.replace("\\c", ":")
+            if "\\" in text:
+                return None  # another escape (or "\\\\" met a "c"): parse_head judges
         match = self._fullmatch(text)
-        if match is None:
-            return None
-        if "\\" not in text:
-            return match.groups()
-        if not self._escaped:
-            return None
-        values = tuple([value.replace("\\c", ":") for value in match.groups()])
-        # A backslash left over starts another escape (or "\\\\" met a "c"): parse_head judges.
-        return None if any("\\" in value for value in values) else values
+        return None if match is None else match.groups()
 
 
 def head_shape(command: str, headers: dict[str, str]) -> HeadShape | None:
