@@ -34,6 +34,7 @@ _MESSAGE_KEEPS: Final = tuple(
     state for state, row in ROWS.items() if row.get(Message) is state and state is not _CLOSED
 )
 _BYTES: Final = (bytes, bytearray, memoryview)
+_SEND_HEADS: Final = 64  # destinations whose SEND head encode_send keeps
 _reaction: Final = tuple.__new__  # a NamedTuple's own __new__ is a Python function
 _HINTS: Final = {
     State.IDLE: "send CONNECT first",
@@ -84,6 +85,7 @@ class Engine(FrameBuilders, SessionRules):
         self._disconnect_receipt: str | None = None
         self._remote_error: ProtocolError | None = None
         self._ids = itertools.count(1)
+        self._send_heads: dict[str, bytes] = {}  # see encode_send
         self.session: str | None = None
         """The session id the server gave in CONNECTED."""
         self.server: str | None = None
@@ -187,6 +189,16 @@ class Engine(FrameBuilders, SessionRules):
         """`encode(send(...))` with the same arguments, checks and effects, without building
         the frame: for transports that do not log what they send."""
         if receipt is False and transaction is None and not omit_content_length:
+            if (
+                type(body) is bytes
+                and body
+                and content_type is None
+                and not headers
+                and self._state is State.CONNECTED
+            ):
+                head = self._send_heads.get(destination)
+                if head is not None:
+                    return b"".join((head, str(len(body)).encode(), b"\n\n", body, b"\0"))
             data, data_type = send_body(body, content_type)
             custom = headers or {}
             if self._state is State.CONNECTED and plain_send(
@@ -202,6 +214,11 @@ class Engine(FrameBuilders, SessionRules):
                     lines.extend(map(":".join, custom.items()))
                 wire = encode_plain("SEND", lines, data, self._wire_version)
                 if wire is not None:
+                    if len(self._send_heads) < _SEND_HEADS:
+                        # encode_plain took the destination as it is: the head of a SEND of
+                        # bytes alone, up to the length, for the next one (the version is set).
+                        known = f"SEND\n{lines[0]}\ncontent-length:"
+                        self._send_heads[destination] = known.encode()
                     return wire
         frame = self.send(
             destination,

@@ -13,6 +13,7 @@ the same bytes, the same session afterwards, or the same error.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 import pytest
@@ -365,3 +366,20 @@ def test_frames_built_without_validation_are_frames_like_any_other() -> None:
     )
     decoded: Frame = FrameDecoder("1.2").feed(message.to_wire("1.2"))[0]
     assert decoded.model_dump() == message.model_dump()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@FAST
+@given(calls=st.lists(send_kwargs, min_size=1, max_size=6), repeat=st.binary(min_size=1))
+def test_encode_send_again_to_a_destination_is_encode_of_send(
+    version: Version, calls: list[dict[str, Any]], repeat: bytes
+) -> None:
+    """A later SEND of bytes alone to a destination seen before takes its head as it was."""
+    fast, general = connected_engine(version), connected_engine(version)
+    again = [{"destination": kwargs["destination"], "body": repeat} for kwargs in calls]
+    for kwargs in [*calls, *again]:
+        assert_same_outcome(
+            partial(fast.encode_send, **kwargs),
+            partial(lambda k: general.encode(general.send(**k)), kwargs),
+        )
+    assert session(fast) == session(general)
