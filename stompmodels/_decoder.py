@@ -155,7 +155,7 @@ class FrameDecoder:
         if self._error is not None:
             self._raise_if_broken()
         try:
-            parts = self._reader.next_parts()
+            parts = self._reader.next_shaped() or self._reader.next_parts()
             return None if parts is None else self._frame_of(parts)
         except ProtocolError as exc:
             self._error = exc

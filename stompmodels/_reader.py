@@ -130,6 +130,45 @@ class FrameReader:
             headers = dict(zip(shape.names, values, strict=True))
         return _new_tuple(RawFrame, (command, headers, body, offset, length))
 
+    def next_shaped(self) -> Parts | None:
+        """`next_parts` of a stream's routine frame, else None with nothing taken: a short
+        head of a known shape, LF only, declaring a content-length that its body has. Whatever
+        else may hold a fault (see each None below) is left to `next_parts`, which checks it."""
+        buf = self._buf
+        start = self._start
+        if self._head is not None or self._crlf_heads or self._scanned > start:
+            # A head read already; or shortcuts: a CRLF stream (read would refuse its heads),
+            # bytes searched already (`next_parts` goes on from where it stopped).
+            return None
+        end = len(buf)
+        if start < end and buf[start] == 0x0A:  # one EOL after a frame (a heart-beat)
+            start += 1
+        if start >= end:
+            return None
+        shape = self._shapes.get(buf[start])
+        if shape is None or shape.length_index is None:
+            return None
+        head_end = buf.find(b"\n\n", start, start + _WINDOW)
+        if head_end < 0 or head_end - start > self._short_head:
+            return None
+        values = shape.read(buf[start:head_end])  # refuses a CR (an EOL, or bad)
+        if values is None:
+            return None
+        text = values[shape.length_index]
+        if not (text.isdigit() and text.isascii() and len(text) <= self._length_digits):
+            return None
+        body_start = head_end + 2
+        nul = body_start + int(text)
+        if nul >= end or buf[nul] or nul + 1 - start > self._limits.max_frame_size:
+            return None
+        if nul > body_start and shape.command not in BODY_COMMANDS:
+            return None
+        if start != self._start:
+            self.heartbeats += 1
+        self._start = nul + 1
+        body = buf[body_start:nul] if isinstance(buf, bytes) else _copy(buf, body_start, nul)
+        return shape.command, (shape, values), body, self._base + start, nul - body_start
+
     def next_parts(self) -> Parts | None:
         """`next_frame` as a plain tuple, for the decoder's loop."""
         head = self._head or self._read_head()

@@ -9,10 +9,13 @@ set) or the same error.
 
 from __future__ import annotations
 
+import itertools
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stompmodels import Frame, FrameDecoder, Message, ProtocolError, Version
+from stompmodels import Frame, FrameDecoder, Limits, Message, ProtocolError, Version
 
 NAMES = ("destination", "message-id", "subscription", "x-custom", "ack")
 # Heads whose values take the shape path (no backslash, no CR), and heads with what else
@@ -110,3 +113,99 @@ def test_backslashes_in_connected_are_not_escapes_on_the_shape_path() -> None:
     frames = [frame for _ in range(3) for frame in decoder.feed(wire)]
     assert all(same(frame, alone(wire, "1.2")) for frame in frames)
     assert all(getattr(frame, "server", None) == "a\\cb" for frame in frames)
+
+
+# A stream of one shape, where any frame may break a rule that the general path checks: the
+# shape path must take the routine frames and leave each odd one to the general path.
+LIMITS = Limits(max_frame_size=400, max_header_line=150)  # longer than a routine head
+ODD_KINDS = (
+    "routine",
+    "eols before",  # heart-beats between frames
+    "length short of the body",  # no NUL where content-length says
+    "long header line",  # over max_header_line
+    "frame over max_frame_size",
+    "non-ASCII digits in content-length",  # str.isdigit() takes them, STOMP does not
+    "CR in a value",  # an EOL in 1.2, a bad octet in 1.1
+)
+
+
+def odd_frame(kind: str, values: tuple[str, ...], body: bytes) -> bytes:
+    length = str(len(body))
+    if kind == "length short of the body":
+        body, length = body + b"x", str(len(body))
+    elif kind == "long header line":
+        values = (values[0] + "v" * 160, *values[1:])
+    elif kind == "frame over max_frame_size":
+        body, length = body + b"b" * 400, str(len(body) + 400)
+    elif kind == "non-ASCII digits in content-length":
+        body, length = b"b", "\u0661"  # ARABIC-INDIC DIGIT ONE
+    elif kind == "CR in a value":
+        values = (values[0] + "\r", *values[1:])
+    lines = [f"{name}:{value}" for name, value in zip(NAMES, values, strict=True)]
+    head = "MESSAGE\n" + "\n".join([*lines, f"content-length:{length}"]) + "\n\n"
+    eols = b"\n\n" if kind == "eols before" else b""
+    return eols + head.encode() + body + b"\0\n"
+
+
+def outcome(wires: list[bytes], version: Version, cuts: list[int]) -> tuple[list[Frame], str, int]:
+    """Frames, error reason ("" for none) and heart-beats of `wires` fed as one stream cut at
+    `cuts`."""
+    stream = b"".join(wires)
+    decoder = FrameDecoder(version, limits=LIMITS)
+    frames: list[Frame] = []
+    bounds = [0, *sorted({cut % (len(stream) + 1) for cut in cuts}), len(stream)]
+    for low, high in itertools.pairwise(bounds):
+        try:
+            frames += decoder.feed(stream[low:high])
+        except ProtocolError as exc:
+            return frames + exc.frames, exc.reason, decoder.heartbeats_received
+    return frames, "", decoder.heartbeats_received
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    version=st.sampled_from(["1.1", "1.2"]),
+    frames=st.lists(
+        st.tuples(st.sampled_from(ODD_KINDS), st.tuples(*[PLAIN] * len(NAMES)), st.binary()),
+        min_size=3,
+        max_size=10,
+    ),
+    cuts=st.lists(st.integers(min_value=0), max_size=6),
+)
+def test_odd_frames_in_a_stream_of_one_shape_decode_as_alone(
+    version: Version, frames: list[tuple[str, tuple[str, ...], bytes]], cuts: list[int]
+) -> None:
+    # The first two are routine, so that the shape is known when an odd one comes.
+    wires = [
+        odd_frame("routine" if index < 2 else kind, values, body.replace(b"\0", b"")[:40])
+        for index, (kind, values, body) in enumerate(frames)
+    ]
+    got_frames, got_error, got_beats = outcome(wires, version, cuts)
+    # Each frame alone, by a decoder that never learns a shape (one frame each).
+    expected: list[Frame] = []
+    error, beats = "", 0
+    for wire in wires:
+        decoder = FrameDecoder(version, limits=LIMITS)
+        try:
+            expected += decoder.feed(wire)
+        except ProtocolError as exc:
+            error = exc.reason
+            break
+        beats += decoder.heartbeats_received
+    assert got_error == error
+    assert len(got_frames) == len(expected)
+    assert all(same(a, b) for a, b in zip(got_frames, expected, strict=True))
+    if not error:
+        assert got_beats == beats
+
+
+def test_a_body_on_a_frame_that_cannot_have_one_is_refused_on_the_shape_path() -> None:
+    """STOMP 1.2 "Body": only SEND, MESSAGE and ERROR frames MAY have a body, whatever
+    content-length a RECEIPT of a known shape declares."""
+    routine = b"RECEIPT\nreceipt-id:r\ncontent-length:0\n\n\0"
+    odd = b"RECEIPT\nreceipt-id:r\ncontent-length:3\n\nabc\0"
+    decoder = FrameDecoder("1.2")
+    assert len(decoder.feed(routine * 3)) == 3
+    with pytest.raises(ProtocolError, match="RECEIPT frames cannot have a body") as caught:
+        decoder.feed(odd)
+    assert caught.value.offset == 3 * len(routine)
