@@ -26,7 +26,7 @@ from ._frames import (
 )
 from ._headers import AckMode, HeartBeat
 from ._heartbeat import negotiate_heart_beat, next_heart_beat_at, peer_deadline, peer_overdue
-from ._reader import Limits
+from ._limits import Limits
 from ._registry import Handler, Router
 from ._spec import VERSIONS, Version
 from ._state import State

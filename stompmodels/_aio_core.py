@@ -19,7 +19,7 @@ from ._engine import Engine, Reaction
 from ._frames import ClientFrame, Connected, Error, Message, Receipt
 from ._headers import HeartBeat
 from ._heartbeat import EOL, peer_deadline
-from ._reader import Limits
+from ._limits import Limits
 from ._registry import Router
 from ._spec import Version
 from ._state import State

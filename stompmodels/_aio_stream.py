@@ -6,7 +6,7 @@ import asyncio
 import ssl as ssl_module
 from typing import Final, Protocol
 
-from ._reader import Limits
+from ._limits import Limits
 from ._spec import Version
 from ._url import BrokerURL
 

@@ -24,7 +24,7 @@ from ._engine import Engine
 from ._errors import LocalProtocolError
 from ._frames import ClientFrame, Connected, Message, ServerFrame, Subscribe
 from ._headers import HeartBeat
-from ._reader import Limits
+from ._limits import Limits
 from ._registry import Router
 from ._spec import Version
 from ._state import State

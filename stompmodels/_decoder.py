@@ -9,8 +9,9 @@ from pydantic import ValidationError
 from ._codec import HeadShape
 from ._errors import ProtocolError
 from ._frames import MODELS, Frame
+from ._limits import Limits
 from ._model import FrameModel, Layout, Plan
-from ._reader import FrameReader, Limits, Parts, RawFrame
+from ._reader import FrameReader, Parts, RawFrame
 from ._spec import VERSIONS, Version
 
 

@@ -21,7 +21,7 @@ from ._frames import (
     ServerFrame,
 )
 from ._headers import NO_HEART_BEAT, HeartBeat
-from ._reader import Limits
+from ._limits import Limits
 from ._registry import F, Handler, Router
 from ._spec import VERSIONS, Version
 from ._state import GATES, ROWS, Event, Input, SessionRules, State

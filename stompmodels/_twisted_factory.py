@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 
 from ._frames import Message
 from ._headers import HeartBeat
-from ._reader import Limits
+from ._limits import Limits
 from ._registry import F, Handler, Router
 from ._spec import VERSIONS, Version
 from ._transport import ConnectionLost

@@ -21,7 +21,7 @@ from ._aio_session import ConnectionEvent, Subscription, _Closed, _Connection
 from ._backoff import Backoff
 from ._frames import Connected, Message
 from ._headers import AckMode, HeartBeat
-from ._reader import Limits
+from ._limits import Limits
 from ._registry import F, Handler, Router
 from ._spec import VERSIONS, Version
 from ._state import State

@@ -36,7 +36,7 @@ from ._blocking_sync import Channel, Closed, fresh
 from ._errors import LocalProtocolError
 from ._frames import Connected, Message, Subscribe
 from ._headers import AckMode, HeartBeat
-from ._reader import Limits
+from ._limits import Limits
 from ._registry import F, Handler, Router
 from ._spec import VERSIONS, Version
 from ._state import State

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, WebSocke
 from websockets.frames import CloseCode
 from websockets.typing import Subprotocol
 
-from ._reader import Limits
+from ._limits import Limits
 from ._spec import Version
 from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout, describe_error
 from ._url import BrokerURL

@@ -37,8 +37,9 @@ from stompmodels import (
 )
 from stompmodels._codec import encode_each, encode_plain, frame_bytes
 from stompmodels._decoder import _PLANS, as_is_frame, build_frame, validated_frame
+from stompmodels._limits import Limits
 from stompmodels._model import FrameModel
-from stompmodels._reader import FrameReader, Limits, RawFrame
+from stompmodels._reader import FrameReader, RawFrame
 from stompmodels._state import ROWS, TRANSITIONS, State
 from tests.strategies import VERSIONS, frame_of, header_text, models_for
 from tests.vectors import VALID
