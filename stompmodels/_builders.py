@@ -26,7 +26,7 @@ from ._frames import (
 )
 from ._headers import NO_HEART_BEAT, AckMode, HeartBeat
 from ._heartbeat import EOL
-from ._model import Plan
+from ._plan import Plan
 from ._spec import VERSIONS, Version
 
 

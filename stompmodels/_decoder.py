@@ -10,7 +10,8 @@ from ._codec import HeadShape
 from ._errors import ProtocolError
 from ._frames import MODELS, Frame
 from ._limits import Limits
-from ._model import FrameModel, Layout, Plan
+from ._model import FrameModel
+from ._plan import Layout, Plan
 from ._reader import FrameReader, Parts, RawFrame
 from ._spec import VERSIONS, Version
 

@@ -9,7 +9,8 @@ from pydantic import Field, SecretStr, model_validator
 
 from ._codec import encode_id_frame
 from ._headers import NO_HEART_BEAT, AckMode, ContentLength, HeartBeatValue, Versions
-from ._model import Form, FrameModel, check_custom_headers
+from ._model import FrameModel, check_custom_headers
+from ._plan import Form
 from ._spec import Version
 
 _CHARSET: Final = re.compile(r";\s*charset=([^;\s]+)", re.IGNORECASE)

@@ -3,51 +3,20 @@
 from __future__ import annotations
 
 import inspect
-import types
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Generic, Self, TypeVar, Union, get_args, get_origin
+from typing import Any, ClassVar, Final, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._codec import encode_plain, frame_bytes
 from ._errors import ProtocolError
 from ._headers import wire_value
-from ._spec import COMMANDS_BY_VERSION, VERSIONS, Version
-
-_new: Final = object.__new__
-# BaseModel's slots, set through their descriptors (cheaper than object.__setattr__).
-_set_dict: Final = BaseModel.__dict__["__dict__"].__set__
-_set_fields_set: Final = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra: Final = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private: Final = BaseModel.__dict__["__pydantic_private__"].__set__
+from ._plan import Form, Plan, admits_none, forms_unmet, wire_name
+from ._spec import VERSIONS, Version
 
 # Design rule 3: the fields that are not headers. A wire header is matched only against the
 # other fields' wire names, so a custom header called `body` or `headers` is kept, not lost.
 NOT_HEADERS: Final = frozenset({"command", "headers", "body"})
-
-Form = tuple[str, ...]
-"""Field names that must all be set; a version lists the forms a frame may take."""
-
-Layout = tuple[
-    tuple[tuple[str, int], ...], tuple[tuple[str, int], ...], frozenset[str], frozenset[Version]
-]
-"""How to type a decoded frame whose header names are given, from its header values in the same
-order: (field, index) of the typed headers, (name, index) of the custom ones, the fields it
-marks as set, and the versions in which it needs no validation."""
-
-_MAX_LAYOUTS: Final = 64
-
-M = TypeVar("M", bound="FrameModel")
-
-
-def wire_name(field_name: str) -> str:
-    """The header name of a field: `message_id` -> `message-id`."""
-    return field_name.replace("_", "-")
-
-
-def _admits_none(annotation: object) -> bool:
-    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
 
 
 def _check_plain(cls: type[FrameModel]) -> None:
@@ -137,7 +106,7 @@ class FrameModel(BaseModel):
         cls.optional_required = tuple(
             wire_name(name)
             for name, info in fields.items()
-            if info.is_required() and _admits_none(info.annotation)
+            if info.is_required() and admits_none(info.annotation)
         )
         if cls.decoded_as_is:
             _check_plain(cls)
@@ -152,7 +121,7 @@ class FrameModel(BaseModel):
         return self
 
     def _missing(self, forms: tuple[Form, ...]) -> str | None:
-        if not _missing(self.__dict__, forms):
+        if not forms_unmet(self.__dict__, forms):
             return None
         wanted = " or ".join("+".join(wire_name(name) for name in form) for form in forms)
         return f"{self.command} needs header {wanted}"
@@ -208,7 +177,7 @@ class FrameModel(BaseModel):
         plan = self.plan
         values = self.__dict__
         forms = plan.encode_forms.get(version) if version in VERSIONS else None
-        if forms is None or (forms and _missing(values, forms)):
+        if forms is None or (forms and forms_unmet(values, forms)):
             if version not in VERSIONS:
                 raise ValueError(f"unknown STOMP version {version!r}")
             raise ValueError(self.version_problem(version))
@@ -240,154 +209,3 @@ class FrameModel(BaseModel):
         if not isinstance(frame, cls):
             raise ProtocolError(f"expected a {cls.__name__} frame, got {frame.command}")
         return frame
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Plan(Generic[M]):
-    """What the per-frame paths need of a model class, read from one plain object: a pydantic
-    model class answers attribute lookups several times slower."""
-
-    model: type[M]
-    header_fields: tuple[tuple[str, str], ...]
-    encode_forms: dict[Version, tuple[Form, ...]]
-    """The forms `to_wire` checks, for each version that has the command."""
-    wire_required: dict[Version, frozenset[str]]
-    decoded_as_is: bool
-    carries_body: bool
-    wire_needed: frozenset[str]
-    """Wire names of the required headers that cannot be None (validation fails without)."""
-    field_defaults: dict[str, Any]
-    """Every field, in field order, with its default (None for a required one)."""
-    field_of_wire: dict[str, str]
-    decoded_fields: frozenset[str]
-    """Fields a decoded frame marks as set whatever headers it had (as validation does)."""
-    layouts: dict[tuple[str, ...], Layout]
-    """`layout` of the header names met so far (at most `_MAX_LAYOUTS`: the peer picks them)."""
-
-    @classmethod
-    def of(cls, model: type[M]) -> Plan[M]:
-        """The plan of `model`, computed once when the class is made."""
-        fields = model.model_fields
-        encode_forms = model.version_forms or dict.fromkeys(VERSIONS, ())
-        command = fields["command"].default  # not a str on the bases (BodyFrame, ...)
-        if isinstance(command, str) and any(
-            (version in encode_forms) != (command in COMMANDS_BY_VERSION[version])
-            for version in VERSIONS
-        ):  # to_wire relies on it: a version has forms for a command iff it has the command
-            raise TypeError(f"{model.__name__}.version_forms must list the versions of {command}")
-        field_of_wire = {wire: name for name, wire in model.header_fields}
-        carries_body = "body" in fields
-        always = {"command", "headers", *(field_of_wire[n] for n in model.optional_required)}
-        return cls(
-            model=model,
-            header_fields=model.header_fields,
-            encode_forms=encode_forms,
-            wire_required=model.wire_required,
-            decoded_as_is=model.decoded_as_is,
-            carries_body=carries_body,
-            wire_needed=frozenset(
-                wire_name(name)
-                for name, info in fields.items()
-                if info.is_required() and not _admits_none(info.annotation)
-            ),
-            field_defaults={
-                name: None if info.is_required() or info.default_factory else info.default
-                for name, info in fields.items()
-            },
-            field_of_wire=field_of_wire,
-            decoded_fields=frozenset(
-                always | {"body", "content_length"} if carries_body else always
-            ),
-            layouts={},
-        )
-
-    def layout(self, names: tuple[str, ...]) -> Layout:
-        """How to type a decoded frame whose headers are `names`, in wire order."""
-        layout = self.layouts.get(names)
-        if layout is None:
-            field_of = self.field_of_wire
-            present = frozenset(names)
-            # A frame that cannot have a body may declare content-length 0 in some spelling:
-            # only the model's validator judges it. One that can takes it from the reader.
-            as_is = self.decoded_as_is and self.wire_needed <= present
-            if self.carries_body:
-                field_of = {wire: f for wire, f in field_of.items() if wire != "content-length"}
-            elif "content-length" in present:
-                as_is = False
-            typed = tuple((field_of[name], i) for i, name in enumerate(names) if name in field_of)
-            versions = frozenset(
-                version
-                for version in VERSIONS
-                if as_is and self.wire_required.get(version, frozenset()) <= present
-            )
-            layout = (
-                typed,
-                tuple((name, i) for i, name in enumerate(names) if name not in self.field_of_wire),
-                self.decoded_fields | {field for field, _ in typed},
-                versions,
-            )
-            if len(self.layouts) < _MAX_LAYOUTS:
-                self.layouts[names] = layout
-        return layout
-
-    def decoded(
-        self, layout: Layout, values: tuple[str, ...], body: bytes, length: int | None
-    ) -> M:
-        """The frame a decoded head's header `values` make, in the order of the names that
-        `layout` was made for, if the decoding version is one of the layout's (no validation
-        is needed then). For a body frame, `length` is the content-length the body has."""
-        typed, custom_names, fields_set, _ = layout
-        fields = self.field_defaults.copy()
-        for field, index in typed:
-            fields[field] = values[index]
-        custom = {}
-        for name, index in custom_names:
-            custom[name] = values[index]
-        fields["headers"] = custom
-        if self.carries_body:
-            fields["body"] = body
-            fields["content_length"] = length  # None: absent on the wire stays absent
-        # `construct`, inline: this runs once per frame received.
-        frame = _new(self.model)
-        _set_dict(frame, fields)
-        _set_fields_set(frame, set(fields_set))
-        _set_extra(frame, None)
-        _set_private(frame, None)
-        return frame
-
-    def valid(self, fields: dict[str, Any], **derived: Any) -> M:
-        """`model(**fields)` without validation, for fields valid by construction: the caller
-        proves that validation would accept them unchanged, and gives the fields that the
-        model's validator would then set as `derived`."""
-        values = self.field_defaults.copy()
-        values["headers"] = {}
-        values.update(fields)
-        if derived:
-            values.update(derived)
-        return construct(self.model, values, set(fields))
-
-
-def construct(model: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
-    """A frame of `values` (every field, in field order), without validation.
-
-    Only for values valid by construction, which the caller proves. The slots are set as
-    pydantic's `model_construct` sets them (its own per-field loop costs more than validating);
-    `fields_set` is what validation would have recorded as given.
-    """
-    frame = _new(model)
-    _set_dict(frame, values)
-    _set_fields_set(frame, fields_set)
-    _set_extra(frame, None)
-    _set_private(frame, None)
-    return frame
-
-
-def _missing(values: dict[str, Any], forms: tuple[Form, ...]) -> bool:
-    """Whether no form has all its fields set (False when there are no forms)."""
-    for form in forms:
-        for name in form:
-            if values[name] is None:
-                break
-        else:
-            return False  # every header of this form is set
-    return bool(forms)
