@@ -24,15 +24,15 @@ and auto, side by side in the same run:
 
 Every SUBSCRIBE carries the same prefetch (RabbitMQ ``prefetch-count``, ActiveMQ
 ``activemq.prefetchSize``). Each cell runs ``--repeats`` times, the implementations taking
-turns so that a busy spell of the machine hits them alike. The table gives the median run and
-the best one: the targets are judged on the medians, because a run of 10,000 messages through
-ActiveMQ lasts about 0.1 s and a pause of the broker's JVM swings it by up to 2x, so the best of
-a few runs mostly measures luck, most of all for the raw ceiling, whose runs vary the most.
-Beside messages per second the table shows the CPU time per message (median run) of the client
-process (all threads, user and system) and of the broker's process (found by its listening
-port; Linux only): on a small machine the two share the cores, so the client's CPU shows in
-the throughput. Then each target of the issue is printed with PASS or FAIL and the measured
-ratio of the medians (and of the best runs).
+turns so that a busy spell of the machine hits them alike, in an order that rotates from round
+to round (a run through a JVM broker depends on the run before it). The table gives the median
+run and the best one: the targets are judged on the medians, because a run of 10,000 messages
+through ActiveMQ lasts about 0.1 s and a pause of the broker's JVM swings it by up to 2x, so the
+best of a few runs mostly measures luck, most of all for the raw ceiling, whose runs vary the
+most. Beside messages per second the table shows the CPU time per message (median run) of the
+client process (all threads, user and system) and of the broker's process (found by its
+listening port; Linux only). Then each target of the issue is printed with PASS or FAIL and the
+measured ratio of the medians (and of the best runs).
 
 Every run is bounded by the run timeout (connect to close); a run that fails or times out is
 reported as FAILED and the script exits 1 (missed targets do not change the exit status). Queue
@@ -853,13 +853,24 @@ class Settings:
     timeout: float
 
 
+def rotated(items: Sequence[Implementation], turn: int) -> list[Implementation]:
+    """`items` starting at position `turn` (modulo their number)."""
+    shift = turn % len(items) if items else 0
+    return [*items[shift:], *items[:shift]]
+
+
 def measure(settings: Settings, broker: Broker, queues: Queues) -> dict[tuple[str, AckName], Cell]:
-    """Every implementation in both ack modes on one broker, best of ``repeats``, in turns."""
+    """Every implementation in both ack modes on one broker, ``repeats`` times, in turns.
+
+    The order of the turns rotates from round to round: a run through a JVM broker is slowed
+    or sped by the one before it (the garbage it left, what was compiled meanwhile), so a fixed
+    order would favour whichever implementation follows the slowest.
+    """
     cells = {(impl.key, ack): Cell() for impl in settings.implementations for ack in ACK_MODES}
     clock = broker_clock(broker.port)
     for round_ in range(1, settings.repeats + 1):
         for ack in ACK_MODES:
-            for impl in settings.implementations:
+            for impl in rotated(settings.implementations, round_ - 1):
                 cell = cells[(impl.key, ack)]
                 if cell.failure is not None:
                     continue
@@ -1157,7 +1168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"workload: {settings.count:,} messages with {len(BODY):,}-byte bodies per run (STOMP "
         "1.2 SEND with content-length); one publisher and one consumer connection working "
         "concurrently; wall time from the first SEND to the last MESSAGE received (and ACKed);"
-        f" {settings.repeats} runs per cell, implementations taking turns: msgs/s and ratios of "
+        f" {settings.repeats} runs per cell, implementations taking turns in an order that rotates"
+        " each round: msgs/s and ratios of "
         f"the median run (targets) and of the best; each run bounded by {settings.timeout:g} s",
         f"prefetch: {prefetch_headers} on every SUBSCRIBE, in both ack modes (RabbitMQ applies "
         "it to client-individual only: auto-ack consumers are not limited)",
