@@ -58,6 +58,11 @@ class Subscription:
             self.client._raise_if_failed()
             raise StopAsyncIteration
         else:
+            connection = self.client._connection
+            if connection is not None:
+                # Nothing left to take: what the consumer queued meanwhile (its ACKs) goes out
+                # now, not a pass of the event loop later, so the broker sends more sooner.
+                connection.flush()
             message = await queue.get()
         if message is None:
             queue.offer(None)  # every later call ends too
