@@ -1,7 +1,7 @@
 """Round-trip benchmark: messages per second through real brokers, against a raw-socket ceiling.
 
 Run ``python benchmarks/roundtrip.py``; options ``--broker rabbitmq|activemq|both`` (default
-both), ``--count N`` (default 10,000), ``--quick`` (2,000), ``--repeats`` (5), ``--timeout``
+both), ``--count N`` (default 10,000), ``--quick`` (2,000), ``--repeats`` (8), ``--timeout``
 (seconds per run, 120), ``--prefetch`` (1000) and ``--only raw,stompmodels,...``.
 
 Every run publishes N messages with 1 KiB bodies to a queue and consumes them from the same
@@ -24,8 +24,9 @@ and auto, side by side in the same run:
 
 Every SUBSCRIBE carries the same prefetch (RabbitMQ ``prefetch-count``, ActiveMQ
 ``activemq.prefetchSize``). Each cell runs ``--repeats`` times, the implementations taking
-turns so that a busy spell of the machine hits them alike, in an order that rotates from round
-to round (a run through a JVM broker depends on the run before it). The table gives the median
+turns so that a busy spell of the machine hits them alike, in an order that changes from round
+to round so that each follows each other one as often (a run through a JVM broker depends on
+the run before it). The table gives the median
 run and the best one: the targets are judged on the medians, because a run of 10,000 messages
 through ActiveMQ lasts about 0.1 s and a pause of the broker's JVM swings it by up to 2x, so the
 best of a few runs mostly measures luck, most of all for the raw ceiling, whose runs vary the
@@ -85,7 +86,7 @@ KIB: Final = 1024
 BODY: Final = (b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_" * 16)[:KIB]
 DEFAULT_COUNT: Final = 10_000
 QUICK_COUNT: Final = 2_000
-REPEATS: Final = 5
+REPEATS: Final = 8  # two rounds of each order of the four implementations (see turn_order)
 PREFETCH: Final = 1000
 RUN_TIMEOUT: Final = 120.0
 SETUP_TIMEOUT: Final = 10.0
@@ -853,24 +854,40 @@ class Settings:
     timeout: float
 
 
-def rotated(items: Sequence[Implementation], turn: int) -> list[Implementation]:
-    """`items` starting at position `turn` (modulo their number)."""
-    shift = turn % len(items) if items else 0
-    return [*items[shift:], *items[:shift]]
+def turn_order(count: int, round_: int) -> list[int]:
+    """The order of `count` implementations in a round: the rows of a balanced Latin square
+    (Williams), so that over the rounds each one runs right after each other one as often."""
+    first = [0]
+    low, high = 1, count - 1
+    while len(first) < count:
+        if len(first) % 2:
+            first.append(low)
+            low += 1
+        else:
+            first.append(high)
+            high -= 1
+    rows = [[(position + shift) % count for position in first] for shift in range(count)]
+    if count % 2:
+        rows += [row[::-1] for row in rows]
+    return rows[round_ % len(rows)]
 
 
 def measure(settings: Settings, broker: Broker, queues: Queues) -> dict[tuple[str, AckName], Cell]:
     """Every implementation in both ack modes on one broker, ``repeats`` times, in turns.
 
-    The order of the turns rotates from round to round: a run through a JVM broker is slowed
-    or sped by the one before it (the garbage it left, what was compiled meanwhile), so a fixed
-    order would favour whichever implementation follows the slowest.
+    The order of the turns changes from round to round so that each implementation follows
+    each other one equally often: a run through a JVM broker is slowed or sped by the one
+    before it (the garbage it left, what was compiled meanwhile), so a fixed order (or a
+    rotation, which keeps who follows whom) favours whichever implementation follows the
+    slowest.
     """
-    cells = {(impl.key, ack): Cell() for impl in settings.implementations for ack in ACK_MODES}
+    impls = settings.implementations
+    cells = {(impl.key, ack): Cell() for impl in impls for ack in ACK_MODES}
     clock = broker_clock(broker.port)
     for round_ in range(1, settings.repeats + 1):
+        order = [impls[index] for index in turn_order(len(impls), round_ - 1)]
         for ack in ACK_MODES:
-            for impl in rotated(settings.implementations, round_ - 1):
+            for impl in order:
                 cell = cells[(impl.key, ack)]
                 if cell.failure is not None:
                     continue
@@ -1168,8 +1185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"workload: {settings.count:,} messages with {len(BODY):,}-byte bodies per run (STOMP "
         "1.2 SEND with content-length); one publisher and one consumer connection working "
         "concurrently; wall time from the first SEND to the last MESSAGE received (and ACKed);"
-        f" {settings.repeats} runs per cell, implementations taking turns in an order that rotates"
-        " each round: msgs/s and ratios of "
+        f" {settings.repeats} runs per cell, implementations taking turns in an order that changes"
+        " each round (a balanced Latin square): msgs/s and ratios of "
         f"the median run (targets) and of the best; each run bounded by {settings.timeout:g} s",
         f"prefetch: {prefetch_headers} on every SUBSCRIBE, in both ack modes (RabbitMQ applies "
         "it to client-individual only: auto-ack consumers are not limited)",
