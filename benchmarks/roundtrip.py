@@ -26,14 +26,14 @@ Every SUBSCRIBE carries the same prefetch (RabbitMQ ``prefetch-count``, ActiveMQ
 ``activemq.prefetchSize``). Each cell runs ``--repeats`` times, the implementations taking
 turns so that a busy spell of the machine hits them alike, in an order that changes from round
 to round so that each follows each other one as often (a run through a JVM broker depends on
-the run before it). The table gives the median
-run and the best one: the targets are judged on the medians, because a run of 10,000 messages
-through ActiveMQ lasts about 0.1 s and a pause of the broker's JVM swings it by up to 2x, so the
-best of a few runs mostly measures luck, most of all for the raw ceiling, whose runs vary the
-most. Beside messages per second the table shows the CPU time per message (median run) of the
-client process (all threads, user and system) and of the broker's process (found by its
-listening port; Linux only). Then each target of the issue is printed with PASS or FAIL and the
-measured ratio of the medians (and of the best runs).
+the run before it). The table gives the median run and the best one: the targets are judged
+on the medians, because a run of 10,000 messages through ActiveMQ lasts about 0.1 s and a pause
+of the broker's JVM swings it by up to 2x, so the best of a few runs mostly measures luck, most
+of all for the raw ceiling, whose runs vary the most. Beside messages per second the table
+shows the CPU time per message (median run) of the client process (all threads, user and
+system) and of the broker's process (found by its listening port; Linux only). Then each
+target of the issue is printed with PASS or FAIL and the measured ratio of the medians (and of
+the best runs).
 
 Every run is bounded by the run timeout (connect to close); a run that fails or times out is
 reported as FAILED and the script exits 1 (missed targets do not change the exit status). Queue
