@@ -20,11 +20,17 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, WebSocke
 from websockets.frames import CloseCode
 from websockets.typing import Subprotocol
 
+from ._client.errors import (
+    BrokerError,
+    ConnectionEvent,
+    ConnectionLost,
+    HeartbeatTimeout,
+    describe_error,
+)
+from ._client.url import BrokerURL
 from ._limits import Limits
 from ._spec import Version
-from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout, describe_error
-from ._url import BrokerURL
-from .aio import Backoff, Client, ConnectionEvent, Subscription
+from .aio.client import Backoff, Client, Subscription
 
 SUBPROTOCOLS: Final[dict[Version, Subprotocol]] = {
     "1.2": Subprotocol("v12.stomp"),

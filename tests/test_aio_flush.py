@@ -8,10 +8,10 @@ from collections.abc import Coroutine
 from typing import cast
 
 from stompmodels import Engine, Subscribe
-from stompmodels._aio_session import Subscription, _Connection
-from stompmodels._aio_stream import Stream
-from stompmodels._url import parse_url
+from stompmodels._client.url import parse_url
 from stompmodels.aio import Client
+from stompmodels.aio.connection import Subscription, _Connection
+from stompmodels.aio.stream import Stream
 
 WAIT = 2.0  # seconds any scenario here may take at most
 

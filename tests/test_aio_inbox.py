@@ -7,7 +7,7 @@ from collections.abc import Coroutine
 
 import pytest
 
-from stompmodels._aio_inbox import Inbox
+from stompmodels.aio.inbox import Inbox
 
 WAIT = 2.0  # seconds any step here may take at most
 

@@ -30,8 +30,8 @@ from stompmodels import (
     State,
     Version,
 )
-from stompmodels._blocking_sync import Channel, Waiter
 from stompmodels.blocking import BrokerError, Client, ConnectionLost, HeartbeatTimeout
+from stompmodels.blocking.sync import Channel, Waiter
 from tests.fake_server import FakeServer
 
 FAST = HeartBeat(100, 100)  # with a 2.5x grace, 250 ms of silence is fatal

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
+import stompmodels.cli.app as cli_module
 from stompmodels import Frame, HeartBeat, Message, Send, Subscribe
-from stompmodels import cli as cli_module
-from stompmodels._cli_commands import ListenOptions, subscribe_plan
-from stompmodels._cli_format import Progress, body_fields, body_preview, frame_text
-from stompmodels._url import parse_url
+from stompmodels._client.url import parse_url
 from stompmodels.cli import main
+from stompmodels.cli.commands import ListenOptions, subscribe_plan
+from stompmodels.cli.format import Progress, body_fields, body_preview, frame_text
 
 from .fake_server import FakeServer
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from stompmodels import Message
-from stompmodels._transport_deliveries import Deliveries
+from stompmodels._client.deliveries import Deliveries
 
 LOGGER = logging.getLogger("stompmodels.test")
 

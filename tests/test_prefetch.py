@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stompmodels import AckMode
-from stompmodels._transport import subscribe_headers
+from stompmodels._client.transport import subscribe_headers
 
 BOTH = ("prefetch-count", "activemq.prefetchSize")
 

@@ -7,15 +7,18 @@ from pathlib import Path
 
 import pytest
 
-CORE = Path(__file__).resolve().parent.parent / "stompmodels"
+PACKAGE = Path(__file__).resolve().parent.parent / "stompmodels"
 FORBIDDEN = {
     *("socket", "ssl", "asyncio", "threading", "time", "logging", "select", "selectors"),
     *("twisted", "websockets"),
 }
-# Private modules of the transports and the CLI (which own sockets, threads and TLS) are not
-# part of the core: _transport.py, _blocking_*.py, _aio_*.py, _cli_*.py, _twisted_*.py.
-ADAPTERS = ("_transport", "_blocking", "_aio", "_cli", "_twisted")
-CORE_MODULES = sorted(path for path in CORE.glob("_*.py") if not path.stem.startswith(ADAPTERS))
+# The core is the flat top level (`stompmodels/_*.py`) and the client session (`_client/`). The
+# drivers' sub-packages (aio/, blocking/, twisted/, cli/) own sockets, threads, TLS and logging.
+# Not yet pure: the transports' shared helpers, which the session takes over.
+NOT_YET = {"transport.py", "deliveries.py"}
+CORE_MODULES = sorted(
+    [*PACKAGE.glob("_*.py"), *(p for p in PACKAGE.glob("_client/*.py") if p.name not in NOT_YET)]
+)
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -41,7 +41,6 @@ from stompmodels import (
     Subscribe,
     Version,
 )
-from stompmodels._twisted_types import Transport
 from stompmodels.twisted import (
     BrokerError,
     Closed,
@@ -52,6 +51,7 @@ from stompmodels.twisted import (
     StompProtocol,
     Subscription,
 )
+from stompmodels.twisted.interfaces import Transport
 from tests.fake_server import FakeServer
 
 T = TypeVar("T")

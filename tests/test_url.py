@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from stompmodels import Error
-from stompmodels._transport import BrokerError
-from stompmodels._url import BrokerURL, parse_url, parse_urls
+from stompmodels._client.errors import BrokerError
+from stompmodels._client.url import BrokerURL, parse_url, parse_urls
 
 
 def test_a_full_url() -> None:

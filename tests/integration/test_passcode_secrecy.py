@@ -34,7 +34,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from stompmodels import Connect, ProtocolError, aio, blocking, parse_frame
-from stompmodels._url import parse_url
+from stompmodels._client.url import parse_url
 
 from ._brokers import RABBITMQ, Broker, rabbitmqctl
 from .conftest import BrokerGate

@@ -1,7 +1,7 @@
 """A blocking STOMP client for threads and plain sockets: the same features as `stompmodels.aio`.
 
 ```python
-from stompmodels.blocking import Client
+from stompmodels.blocking.client import Client
 
 with Client("stomp://guest:guest@127.0.0.1:61613/") as client:
     subscription = client.subscribe("/queue/a", ack="client-individual")
@@ -15,7 +15,7 @@ with ConnectionLost (BrokerError, HeartbeatTimeout) when the connection ends. Th
 without a deadline is iterating a subscription (`for message in subscription`), which ends when
 the subscription or the connection does. A reader thread reads the socket; handlers registered
 with `client.on` run on a dispatcher thread, so a slow handler never delays the reading of
-heart-beats. `_blocking_threads` describes the threads, `_blocking_core` the locks.
+heart-beats. `blocking.threads` describes the threads, `blocking.connection` the locks.
 """
 
 from __future__ import annotations
@@ -29,20 +29,26 @@ from typing import Self
 
 from pydantic import SecretStr
 
-from ._backoff import Backoff
-from ._blocking_core import Inbox
-from ._blocking_reconnect import Reconnecting
-from ._blocking_subscription import Subscription
-from ._blocking_sync import Channel, fresh
-from ._errors import LocalProtocolError
-from ._frames import Connected, Message, Subscribe
-from ._headers import AckMode, HeartBeat
-from ._limits import Limits
-from ._registry import F, Handler, Router
-from ._spec import VERSIONS, Version
-from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout, subscribe_headers
-from ._url import BrokerURL, brokers_for, require_tcp
-from .aio import ConnectionEvent
+from stompmodels._client.backoff import Backoff
+from stompmodels._client.errors import (
+    BrokerError,
+    ConnectionEvent,
+    ConnectionLost,
+    HeartbeatTimeout,
+)
+from stompmodels._client.transport import subscribe_headers
+from stompmodels._client.url import BrokerURL, brokers_for, require_tcp
+from stompmodels._errors import LocalProtocolError
+from stompmodels._frames import Connected, Message, Subscribe
+from stompmodels._headers import AckMode, HeartBeat
+from stompmodels._limits import Limits
+from stompmodels._registry import F, Handler, Router
+from stompmodels._spec import VERSIONS, Version
+
+from .connection import Inbox
+from .reconnect import Reconnecting
+from .subscription import Subscription
+from .sync import Channel, fresh
 
 logger = logging.getLogger("stompmodels.blocking")
 

@@ -1,4 +1,4 @@
-"""What every transport shares: its errors, the CONNECT it sends, TLS set-up."""
+"""What every transport shares: the CONNECT it sends, SUBSCRIBE headers, TLS set-up."""
 
 from __future__ import annotations
 
@@ -6,34 +6,12 @@ import ssl as ssl_module
 from collections.abc import Mapping
 from typing import Final
 
-from ._engine import Engine
-from ._frames import Connect, Error, Stomp
-from ._headers import AckMode, HeartBeat
-from ._spec import Version
-from ._url import BrokerURL
+from stompmodels._engine import Engine
+from stompmodels._frames import Connect, Stomp
+from stompmodels._headers import AckMode, HeartBeat
+from stompmodels._spec import Version
 
-
-class ConnectionLost(ConnectionError):
-    """The connection could not be opened, or it closed or failed; the message says why."""
-
-
-class BrokerError(ConnectionLost):
-    """The broker sent an ERROR frame (and closed the session); `frame` is that ERROR."""
-
-    def __init__(self, frame: Error) -> None:
-        # The message header, else the body's first line (ActiveMQ puts a stack trace there).
-        lines = frame.body.decode(errors="replace").strip().splitlines()
-        detail = lines[0][:200] if lines else ""
-        if frame.message and detail:
-            reason = f"{frame.message} ({detail})"
-        else:
-            reason = frame.message or detail or "(no message)"
-        super().__init__(f"the broker sent ERROR: {reason}")
-        self.frame = frame
-
-
-class HeartbeatTimeout(ConnectionLost):
-    """The broker sent nothing, not even a heart-beat, for longer than negotiated."""
+from .url import BrokerURL
 
 
 def connect_frame(
@@ -82,11 +60,3 @@ def ssl_context_for(
     if ssl or (ssl is None and url.tls):
         return ssl_module.create_default_context()
     return None
-
-
-def describe_error(error: BaseException) -> str:
-    """One line for an OS or protocol error (never a traceback)."""
-    if isinstance(error, TimeoutError):
-        return "timed out"
-    text = getattr(error, "strerror", None) or str(error) or type(error).__name__
-    return str(text)

@@ -10,20 +10,17 @@ from typing import TYPE_CHECKING
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.python.failure import Failure
 
-from ._engine import Engine
-from ._frames import ClientFrame, Message, Receipt
-from ._headers import AckMode
-from ._transport import ConnectionLost
-from ._twisted_subscription import MessageCallback, Subscription
+from stompmodels._client.errors import Closed
+from stompmodels._engine import Engine
+from stompmodels._frames import ClientFrame, Message, Receipt
+from stompmodels._headers import AckMode
+
+from .subscription import MessageCallback, Subscription
 
 if TYPE_CHECKING:
-    from ._twisted_factory import StompClientFactory
+    from .factory import StompClientFactory
 
 logger = logging.getLogger("stompmodels.twisted")
-
-
-class Closed(ConnectionLost):
-    """The connection was closed on purpose (`disconnect` or `close`)."""
 
 
 class StompCommands:

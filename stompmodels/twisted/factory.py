@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, cast
 
 from pydantic import SecretStr
 from twisted.internet.defer import Deferred, fail, succeed
@@ -18,26 +18,23 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import ClientFactory, ReconnectingClientFactory
 from twisted.python.failure import Failure
 
-from ._frames import Message
-from ._headers import HeartBeat
-from ._limits import Limits
-from ._registry import F, Handler, Router
-from ._spec import VERSIONS, Version
-from ._transport import ConnectionLost
-from ._transport_deliveries import Deliveries
-from ._twisted_commands import Closed
-from ._twisted_protocol import StompProtocol
-from ._twisted_subscription import Subscription
-from ._twisted_types import Reactor
-from ._url import BrokerURL, brokers_for, require_tcp
+from stompmodels._client.deliveries import Deliveries
+from stompmodels._client.errors import Closed, ConnectionEvent, ConnectionLost
+from stompmodels._client.url import BrokerURL, brokers_for, require_tcp
+from stompmodels._frames import Message
+from stompmodels._headers import HeartBeat
+from stompmodels._limits import Limits
+from stompmodels._registry import F, Handler, Router
+from stompmodels._spec import VERSIONS, Version
+
+from .interfaces import Reactor
+from .protocol import StompProtocol
+from .subscription import Subscription
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IAddress
 
 logger = logging.getLogger("stompmodels.twisted")
-
-ConnectionEvent = Literal["connected", "lost", "reconnected", "closed"]
-"""What `on_state` callbacks are told."""
 
 
 class StompClientFactory(ReconnectingClientFactory):

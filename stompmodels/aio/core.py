@@ -12,27 +12,29 @@ import ssl as ssl_module
 from collections.abc import Callable
 from typing import Final
 
-from ._aio_session import ConnectionEvent, Subscription, _Closed, _Connection, _fail_waiter
-from ._aio_stream import open_stream
-from ._backoff import Backoff
-from ._engine import Engine, Reaction
-from ._frames import ClientFrame, Connected, Error, Message, Receipt
-from ._headers import HeartBeat
-from ._heartbeat import EOL, peer_deadline
-from ._limits import Limits
-from ._registry import Router
-from ._spec import Version
-from ._state import State
-from ._transport import (
+from stompmodels._client.backoff import Backoff
+from stompmodels._client.deliveries import Deliveries
+from stompmodels._client.errors import (
     BrokerError,
+    Closed,
+    ConnectionEvent,
     ConnectionLost,
     HeartbeatTimeout,
-    connect_frame,
     describe_error,
-    ssl_context_for,
 )
-from ._transport_deliveries import Deliveries
-from ._url import BrokerURL
+from stompmodels._client.transport import connect_frame, ssl_context_for
+from stompmodels._client.url import BrokerURL
+from stompmodels._engine import Engine, Reaction
+from stompmodels._frames import ClientFrame, Connected, Error, Message, Receipt
+from stompmodels._headers import HeartBeat
+from stompmodels._heartbeat import EOL, peer_deadline
+from stompmodels._limits import Limits
+from stompmodels._registry import Router
+from stompmodels._spec import Version
+from stompmodels._state import State
+
+from .connection import Subscription, _Connection, _fail_waiter
+from .stream import open_stream
 
 logger = logging.getLogger("stompmodels.aio")
 _CLOSING_CHECK: Final = 0.1  # seconds between looks at `close` while a full queue holds the reader
@@ -134,11 +136,11 @@ class _ClientCore:
             return
         if connection.engine.state is State.DISCONNECTING and type(error) is ConnectionLost:
             # Closed after our DISCONNECT: RabbitMQ's Web-STOMP does so without a RECEIPT.
-            error = _Closed(f"{connection.url} closed the connection after DISCONNECT")
+            error = Closed(f"{connection.url} closed the connection after DISCONNECT")
         self._fail(connection, error)
         if connection is not self._connection or self._closing:
             return
-        if self._backoff is None or isinstance(error, _Closed):
+        if self._backoff is None or isinstance(error, Closed):
             self._end(error)
             return
         self._notify("lost")
@@ -168,7 +170,7 @@ class _ClientCore:
         connection.failure = error
         if connection.engine.state is not State.CLOSED:
             connection.engine.connection_lost()
-        logger.log(logging.DEBUG if isinstance(error, _Closed) else logging.WARNING, "%s", error)
+        logger.log(logging.DEBUG if isinstance(error, Closed) else logging.WARNING, "%s", error)
         for waiter in connection.receipts.values():
             _fail_waiter(waiter, error)
         connection.receipts.clear()
@@ -253,7 +255,7 @@ class _ClientCore:
         return connection
 
     def _raise_if_failed(self) -> None:
-        if self._final is not None and not isinstance(self._final, _Closed):
+        if self._final is not None and not isinstance(self._final, Closed):
             raise self._final
 
     def _write(self, frame: ClientFrame) -> bool:

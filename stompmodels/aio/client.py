@@ -16,23 +16,26 @@ from typing import Self
 
 from pydantic import SecretStr
 
-from ._aio_core import _ClientCore, logger
-from ._aio_session import ConnectionEvent, Subscription, _Closed, _Connection
-from ._backoff import Backoff
-from ._frames import Connected, Message
-from ._headers import AckMode, HeartBeat
-from ._limits import Limits
-from ._registry import F, Handler, Router
-from ._spec import VERSIONS, Version
-from ._state import State
-from ._transport import (
+from stompmodels._client.backoff import Backoff
+from stompmodels._client.deliveries import Deliveries
+from stompmodels._client.errors import (
     BrokerError,
+    Closed,
+    ConnectionEvent,
     ConnectionLost,
     HeartbeatTimeout,
-    subscribe_headers,
 )
-from ._transport_deliveries import Deliveries
-from ._url import BrokerURL, brokers_for
+from stompmodels._client.transport import subscribe_headers
+from stompmodels._client.url import BrokerURL, brokers_for
+from stompmodels._frames import Connected, Message
+from stompmodels._headers import AckMode, HeartBeat
+from stompmodels._limits import Limits
+from stompmodels._registry import F, Handler, Router
+from stompmodels._spec import VERSIONS, Version
+from stompmodels._state import State
+
+from .connection import Subscription, _Connection
+from .core import _ClientCore, logger
 
 logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the application decides
 
@@ -107,7 +110,7 @@ class Client(_ClientCore):
     @property
     def failure(self) -> ConnectionLost | None:
         """Why the client stopped, if it failed (None while it runs or after a clean close)."""
-        return None if isinstance(self._final, _Closed) else self._final
+        return None if isinstance(self._final, Closed) else self._final
 
     async def connect(self) -> Connected:
         """Connect to the first broker that answers (each tried once); return its CONNECTED."""
@@ -142,12 +145,12 @@ class Client(_ClientCore):
                 try:
                     async with asyncio.timeout(self.timeout if timeout is None else timeout):
                         await waiter
-                except _Closed as closed:
+                except Closed as closed:
                     logger.debug("%s", closed)
                 except (TimeoutError, ConnectionLost):
                     logger.warning("no receipt for DISCONNECT from %s; closing anyway", self.url)
-            await self._shut(connection, _Closed(f"connection to {connection.url} closed"))
-        self._end(_Closed("the client is closed"))
+            await self._shut(connection, Closed(f"connection to {connection.url} closed"))
+        self._end(Closed("the client is closed"))
         self._notify("closed")
 
     # -- what users do ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any, Final, TextIO
 
-from ._frames import Frame
+from stompmodels._frames import Frame
 
 PREVIEW_CHARS: Final = 200
 """How much of a text body the readable form shows."""

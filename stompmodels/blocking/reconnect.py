@@ -16,11 +16,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from ._blocking_core import logger
-from ._blocking_threads import Session
-from ._transport import ConnectionLost
-from ._url import BrokerURL
-from .aio import ConnectionEvent
+from stompmodels._client.errors import ConnectionEvent, ConnectionLost
+from stompmodels._client.url import BrokerURL
+
+from .connection import logger
+from .threads import Session
 
 
 class Reconnecting(Session):

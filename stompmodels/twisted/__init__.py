@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import logging
 
-from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout
-from ._twisted_commands import Closed
-from ._twisted_factory import ConnectionEvent, StompClientFactory
-from ._twisted_protocol import StompProtocol
-from ._twisted_subscription import MessageCallback, Subscription
-from ._twisted_types import Clock, DelayedCall, Reactor
-from ._url import BrokerURL
+from stompmodels._client.errors import (
+    BrokerError,
+    Closed,
+    ConnectionEvent,
+    ConnectionLost,
+    HeartbeatTimeout,
+)
+from stompmodels._client.url import BrokerURL
+
+from .factory import StompClientFactory
+from .interfaces import Clock, DelayedCall, Reactor
+from .protocol import StompProtocol
+from .subscription import MessageCallback, Subscription
 
 logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the application decides
 

@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.python.failure import Failure
 
-from ._twisted_types import Clock
+from .interfaces import Clock
 
 T = TypeVar("T")
 

@@ -24,7 +24,13 @@ import sys
 from collections.abc import Iterator
 from typing import Final, get_args
 
-from ._cli_commands import (
+from stompmodels._client.errors import BrokerError, ConnectionLost
+from stompmodels._client.url import BrokerURL, parse_url
+from stompmodels._errors import LocalProtocolError, ProtocolError
+from stompmodels._headers import AckMode
+from stompmodels._spec import VERSIONS
+
+from .commands import (
     CommandFailed,
     ListenOptions,
     SendOptions,
@@ -34,11 +40,6 @@ from ._cli_commands import (
     read_input,
     send,
 )
-from ._errors import LocalProtocolError, ProtocolError
-from ._headers import AckMode
-from ._spec import VERSIONS
-from ._transport import BrokerError, ConnectionLost
-from ._url import BrokerURL, parse_url
 
 PROG: Final = "stompmodels"
 DEFAULT_URL: Final = "stomp://guest:guest@127.0.0.1:61613/"

@@ -15,20 +15,22 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
-from ._engine import Engine, Reaction
-from ._frames import ClientFrame, Connected, Error, Message, Receipt
-from ._heartbeat import EOL, peer_deadline
-from ._registry import F, Handler
-from ._state import State
-from ._transport import BrokerError, ConnectionLost, HeartbeatTimeout, connect_frame
-from ._transport_deliveries import Deliveries
-from ._twisted_commands import Closed, StompCommands
-from ._twisted_deferreds import OneShot, bounded
-from ._twisted_subscription import Subscription
-from ._twisted_types import DelayedCall, Transport
+from stompmodels._client.deliveries import Deliveries
+from stompmodels._client.errors import BrokerError, Closed, ConnectionLost, HeartbeatTimeout
+from stompmodels._client.transport import connect_frame
+from stompmodels._engine import Engine, Reaction
+from stompmodels._frames import ClientFrame, Connected, Error, Message, Receipt
+from stompmodels._heartbeat import EOL, peer_deadline
+from stompmodels._registry import F, Handler
+from stompmodels._state import State
+
+from .commands import StompCommands
+from .deferreds import OneShot, bounded
+from .interfaces import DelayedCall, Transport
+from .subscription import Subscription
 
 if TYPE_CHECKING:
-    from ._twisted_factory import StompClientFactory
+    from .factory import StompClientFactory
 
 logger = logging.getLogger("stompmodels.twisted")
 

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Final, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Final, Self, TypeVar
 
-from ._aio_inbox import Inbox
-from ._aio_stream import Stream
-from ._engine import Engine
-from ._frames import Connected, Message, Subscribe
-from ._headers import AckMode
-from ._transport import ConnectionLost
-from ._transport_deliveries import Deliveries
-from ._url import BrokerURL
+from stompmodels._client.deliveries import Deliveries
+from stompmodels._client.errors import ConnectionLost
+from stompmodels._client.url import BrokerURL
+from stompmodels._engine import Engine
+from stompmodels._frames import Connected, Message, Subscribe
+from stompmodels._headers import AckMode
+
+from .inbox import Inbox
+from .stream import Stream
 
 if TYPE_CHECKING:
-    from .aio import Client
+    from .client import Client
 
 _FLUSH_AT: Final = 64 * 1024  # queued bytes that are written at once
 T = TypeVar("T")
-
-ConnectionEvent = Literal["connected", "lost", "reconnected", "closed"]
-"""What `on_state` callbacks are told."""
 
 
 class Subscription:
@@ -141,7 +139,3 @@ def _fail_waiter(waiter: asyncio.Future[T], error: ConnectionLost) -> None:
     if not waiter.done():
         waiter.set_exception(error)
         waiter.exception()  # retrieved: nobody may be waiting any more
-
-
-class _Closed(ConnectionLost):
-    """The connection was closed on purpose: iterators end quietly."""

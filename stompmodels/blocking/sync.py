@@ -11,16 +11,12 @@ import time
 from collections import deque
 from typing import Final, Generic, TypeVar, cast
 
-from ._transport import BrokerError, ConnectionLost
+from stompmodels._client.errors import BrokerError, ConnectionLost
 
 T = TypeVar("T")
 
 SLICE: Final = 0.25
 """The longest a wait without a deadline sleeps before it looks at its condition again."""
-
-
-class Closed(ConnectionLost):
-    """The connection was closed on purpose: iterators end quietly."""
 
 
 def fresh(error: ConnectionLost) -> ConnectionLost:

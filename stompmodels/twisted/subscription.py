@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING
 from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from twisted.python.failure import Failure
 
-from ._frames import Message, Receipt, Subscribe
-from ._headers import AckMode
-from ._transport import ConnectionLost
-from ._twisted_deferreds import bounded
+from stompmodels._client.errors import ConnectionLost
+from stompmodels._frames import Message, Receipt, Subscribe
+from stompmodels._headers import AckMode
+
+from .deferreds import bounded
 
 if TYPE_CHECKING:
-    from ._twisted_factory import StompClientFactory
+    from .factory import StompClientFactory
 
 logger = logging.getLogger("stompmodels.twisted")
 

@@ -4,7 +4,7 @@ Locks: `_write_lock` orders all writes (frames and heart-beats); `_engine_lock` 
 (it is not thread-safe). A writer takes the write lock, then the engine lock to build and encode
 the frame, lets the engine lock go and writes; the reader thread only takes the engine lock. So
 there is no lock cycle, and a long write never stalls reading. `_lock` guards the receipt waiters
-and the subscriptions' channels. The threads themselves are in `_blocking_threads`.
+and the subscriptions' channels. The threads themselves are in `blocking.threads`.
 """
 
 from __future__ import annotations
@@ -18,19 +18,20 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
-from ._backoff import Backoff
-from ._blocking_sync import Channel, Closed, Waiter, fresh
-from ._engine import Engine
-from ._errors import LocalProtocolError
-from ._frames import ClientFrame, Connected, Message, ServerFrame, Subscribe
-from ._headers import HeartBeat
-from ._limits import Limits
-from ._registry import Router
-from ._spec import Version
-from ._state import State
-from ._transport import ConnectionLost, describe_error
-from ._transport_deliveries import Deliveries
-from ._url import BrokerURL
+from stompmodels._client.backoff import Backoff
+from stompmodels._client.deliveries import Deliveries
+from stompmodels._client.errors import Closed, ConnectionLost, describe_error
+from stompmodels._client.url import BrokerURL
+from stompmodels._engine import Engine
+from stompmodels._errors import LocalProtocolError
+from stompmodels._frames import ClientFrame, Connected, Message, ServerFrame, Subscribe
+from stompmodels._headers import HeartBeat
+from stompmodels._limits import Limits
+from stompmodels._registry import Router
+from stompmodels._spec import Version
+from stompmodels._state import State
+
+from .sync import Channel, Waiter, fresh
 
 logger = logging.getLogger("stompmodels.blocking")
 
@@ -176,7 +177,7 @@ class Connection:
         self._jobs.close(error)
 
     def _retry(self, error: ConnectionLost) -> None:
-        """Start reconnecting after `error` (on a thread of its own); see `_blocking_reconnect`."""
+        """Start reconnecting after `error` (on a thread of its own); see `blocking.reconnect`."""
         self._end(error)
 
     def _stale_ack(self, message: Message, command: str) -> bool:

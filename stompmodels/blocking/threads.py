@@ -22,23 +22,24 @@ import time
 from collections.abc import Callable
 from typing import Final, TypeVar
 
-from ._blocking_core import Connection, Inbox, logger
-from ._blocking_sync import SLICE, Channel, Closed, Waiter, fresh
-from ._engine import Engine, Reaction
-from ._errors import LocalProtocolError, ProtocolError
-from ._frames import ClientFrame, Connected, Error, Message, Receipt, ServerFrame
-from ._heartbeat import EOL, peer_deadline
-from ._state import State
-from ._transport import (
+from stompmodels._client.deliveries import Deliveries
+from stompmodels._client.errors import (
     BrokerError,
+    Closed,
     ConnectionLost,
     HeartbeatTimeout,
-    connect_frame,
     describe_error,
-    ssl_context_for,
 )
-from ._transport_deliveries import Deliveries
-from ._url import BrokerURL
+from stompmodels._client.transport import connect_frame, ssl_context_for
+from stompmodels._client.url import BrokerURL
+from stompmodels._engine import Engine, Reaction
+from stompmodels._errors import LocalProtocolError, ProtocolError
+from stompmodels._frames import ClientFrame, Connected, Error, Message, Receipt, ServerFrame
+from stompmodels._heartbeat import EOL, peer_deadline
+from stompmodels._state import State
+
+from .connection import Connection, Inbox, logger
+from .sync import SLICE, Channel, Waiter, fresh
 
 _READ_SIZE: Final = 64 * 1024
 _T = TypeVar("_T")

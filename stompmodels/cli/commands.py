@@ -14,14 +14,15 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from ._cli_format import Progress, frame_json, frame_text
-from ._decoder import FrameDecoder
-from ._errors import ProtocolError
-from ._frames import Connected, Frame, Message, Send, Subscribe
-from ._headers import AckMode
-from ._spec import VERSIONS, Version
-from ._url import BrokerURL
-from .aio import Client
+from stompmodels._client.url import BrokerURL
+from stompmodels._decoder import FrameDecoder
+from stompmodels._errors import ProtocolError
+from stompmodels._frames import Connected, Frame, Message, Send, Subscribe
+from stompmodels._headers import AckMode
+from stompmodels._spec import VERSIONS, Version
+from stompmodels.aio.client import Client
+
+from .format import Progress, frame_json, frame_text
 
 RECEIPT_WINDOW: Final = 1000
 """Without --receipt, the first message, every this many, and the last wait for a RECEIPT: that

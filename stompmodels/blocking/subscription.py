@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from ._blocking_sync import Channel, Closed, fresh
-from ._errors import LocalProtocolError
-from ._frames import Message
-from ._headers import AckMode
-from ._state import State
+from stompmodels._client.errors import Closed
+from stompmodels._errors import LocalProtocolError
+from stompmodels._frames import Message
+from stompmodels._headers import AckMode
+from stompmodels._state import State
+
+from .sync import Channel, fresh
 
 if TYPE_CHECKING:
-    from .blocking import Client
+    from .client import Client
 
 
 class Subscription:

@@ -6,9 +6,9 @@ import asyncio
 import ssl as ssl_module
 from typing import Final, Protocol
 
-from ._limits import Limits
-from ._spec import Version
-from ._url import BrokerURL
+from stompmodels._client.url import BrokerURL
+from stompmodels._limits import Limits
+from stompmodels._spec import Version
 
 _READ_SIZE: Final = 64 * 1024
 
@@ -78,7 +78,7 @@ async def open_stream(
     if url.websocket_path is None:
         return await open_tcp(url, tls)
     try:
-        from .ws import open_websocket
+        from stompmodels.ws import open_websocket
     except ModuleNotFoundError as exc:
         raise ModuleNotFoundError(
             f"{url.scheme}:// URLs need the websockets package: pip install 'stompmodels[ws]'"

@@ -1,0 +1,1 @@
+"""What every client shares, whatever drives it: the session, its options and errors."""
