@@ -13,7 +13,7 @@ import logging
 import weakref
 from typing import Final
 
-from ._frames import Message
+from stompmodels._frames import Message
 
 _FIRST_SWEEP: Final = 1024  # entries before the first sweep of dead references
 
