@@ -7,11 +7,12 @@ import asyncio
 from collections.abc import Coroutine
 from typing import cast
 
-from stompmodels import Engine, Subscribe
+from stompmodels import Subscribe
 from stompmodels._client.url import parse_url
 from stompmodels.aio import Client
-from stompmodels.aio.connection import Subscription, _Connection
+from stompmodels.aio.connection import Connection
 from stompmodels.aio.stream import Stream
+from stompmodels.aio.subscription import Subscription
 
 WAIT = 2.0  # seconds any scenario here may take at most
 
@@ -42,7 +43,7 @@ class RecordingStream:
 class ClientStandIn:
     """What a Subscription asks of its client."""
 
-    def __init__(self, connection: _Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
     def _raise_if_failed(self) -> None:
@@ -57,10 +58,12 @@ def run(coroutine: Coroutine[object, object, None]) -> None:
     asyncio.run(bounded())
 
 
-def connection_with(stream: RecordingStream) -> _Connection:
-    connection = _Connection(parse_url("stomp://127.0.0.1:61613/"), Engine(), "test")
-    connection.stream = cast(Stream, stream)
-    return connection
+def connection_with(stream: RecordingStream) -> Connection:
+    return Connection(parse_url("stomp://127.0.0.1:61613/"), cast(Stream, stream), wrote)
+
+
+def wrote(now: float) -> None:
+    assert now > 0  # the loop's clock, read once per write
 
 
 def test_frames_queued_in_one_pass_go_out_in_one_write() -> None:

@@ -73,6 +73,11 @@ class Deliver(NamedTuple, Generic[S]):
     sink: S
     message: Message
 
+    @property
+    def frame(self) -> Message:
+        """The frame received (every action names it, for the driver's log)."""
+        return self.message
+
 
 class Dispatch(NamedTuple):
     """A frame for a registered handler: run it (`ClientSession.run_handler` or, off the reader,
@@ -88,11 +93,21 @@ class Dropped(NamedTuple):
     message: Message
     reason: str
 
+    @property
+    def frame(self) -> Message:
+        """The frame received."""
+        return self.message
+
 
 class Failed(NamedTuple):
     """The connection is over: the broker sent ERROR, or broke the protocol. Nothing follows."""
 
     error: ConnectionLost
+
+    @property
+    def frame(self) -> Error | None:
+        """The ERROR received, if the broker sent one."""
+        return self.error.frame if isinstance(self.error, BrokerError) else None
 
 
 Action: TypeAlias = "Opened | Settled[W] | Deliver[S] | Dispatch | Dropped | Failed"

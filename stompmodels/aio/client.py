@@ -1,7 +1,7 @@
-"""An asyncio STOMP client: a thin loop around the sans-IO Engine.
+"""The asyncio STOMP client: a loop around the sans-IO `ClientSession`.
 
-The client owns sockets, timers (heart-beats, timeouts, reconnect backoff) and logging; the
-Engine decides everything the protocol says.
+The client owns the streams, the tasks (reader, heart-beats, reconnect), the timeouts and the
+log; the session decides everything else (see `stompmodels._client.session`).
 """
 
 from __future__ import annotations
@@ -12,41 +12,56 @@ import logging
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
-from typing import Self
+from typing import Final, Self, TypeAlias, TypeVar
 
 from pydantic import SecretStr
 
 from stompmodels._client.backoff import Backoff
-from stompmodels._client.deliveries import Deliveries
-from stompmodels._client.errors import (
-    BrokerError,
-    Closed,
-    ConnectionEvent,
-    ConnectionLost,
-    HeartbeatTimeout,
+from stompmodels._client.errors import Closed, ConnectionEvent, ConnectionLost, describe_error
+from stompmodels._client.options import ClientOptions, CredentialsHook, StateCallback
+from stompmodels._client.session import (
+    ClientSession,
+    Deliver,
+    Dispatch,
+    Dropped,
+    Failed,
+    Opened,
+    Settled,
 )
-from stompmodels._client.transport import subscribe_headers
-from stompmodels._client.url import BrokerURL, brokers_for
-from stompmodels._frames import Connected, Message
+from stompmodels._client.transport import ssl_context_for
+from stompmodels._client.url import BrokerURL
+from stompmodels._engine import Engine
+from stompmodels._frames import ClientFrame, Connected, Message
 from stompmodels._headers import AckMode, HeartBeat
+from stompmodels._heartbeat import EOL
 from stompmodels._limits import Limits
 from stompmodels._registry import F, Handler, Router
 from stompmodels._spec import VERSIONS, Version
 from stompmodels._state import State
+from stompmodels.aio.connection import Connection
+from stompmodels.aio.stream import open_stream
+from stompmodels.aio.subscription import Subscription
 
-from .connection import Subscription, _Connection
-from .core import _ClientCore, logger
-
+logger = logging.getLogger("stompmodels.aio")
 logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the application decides
 
+_CLOSING_CHECK: Final = 0.1  # seconds between looks at `close` while a full queue holds the reader
+_T = TypeVar("_T")
+_Session: TypeAlias = ClientSession[asyncio.Future[None], Subscription]
 
-class Client(_ClientCore):
+
+class Client:
     """An asyncio STOMP client.
 
     ``async with Client("stomp://guest:guest@127.0.0.1:61613/") as client:`` connects, and
     disconnects gracefully on exit. Every wait is bounded by `timeout` seconds. Give several
-    URLs (a list or ``failover:(url,url)``) to fail over, and `reconnect` to come back after a
-    lost connection: subscriptions are renewed; transactions in flight are not replayed.
+    URLs (a list or ``failover:(url,url)``) to fail over, and `reconnect` (True or a `Backoff`)
+    to come back after a lost connection: subscriptions are renewed; transactions in flight are
+    not replayed. `credentials` is called with each broker's URL before every connect and
+    returns the URL to use; `on_state` is told "connected", "lost", "reconnected" and "closed".
+    A handler registered with `on` runs on the reader: an exception it raises is logged, its
+    message left unacknowledged (NACKed where the version and ack mode allow), and reading goes
+    on.
     """
 
     def __init__(
@@ -65,31 +80,60 @@ class Client(_ClientCore):
         limits: Limits | None = None,
         queue_size: int = 1000,
         reconnect: Backoff | bool = False,
-        credentials: Callable[[BrokerURL], BrokerURL] | None = None,
-        on_state: Callable[[ConnectionEvent, BrokerURL], None] | None = None,
+        credentials: CredentialsHook | None = None,
+        on_state: StateCallback | None = None,
     ) -> None:
-        urls = brokers_for(
-            url, host=host, port=port, login=login, passcode=passcode, vhost=vhost, tls=bool(ssl)
+        self.options = ClientOptions.build(
+            url,
+            host=host,
+            port=port,
+            login=login,
+            passcode=passcode,
+            vhost=vhost,
+            tls=bool(ssl),
+            heart_beat=heart_beat,
+            versions=versions,
+            timeout=timeout,
+            limits=limits,
+            queue_size=queue_size,
+            reconnect=reconnect,
+            credentials=credentials,
+            on_state=on_state,
         )
-        self.urls = urls
-        self.timeout = timeout
+        self._session: _Session = ClientSession(self.options)
         self._ssl = ssl
-        self._heart_beat = HeartBeat(*heart_beat)
-        self._versions = versions
-        self._limits = limits
-        self._queue_size = queue_size
-        self._backoff = Backoff() if reconnect is True else reconnect or None
-        self._credentials = credentials
-        self._on_state = on_state
-        self._router = Router()
-        self._subscriptions: dict[str, Subscription] = {}
-        self._connection: _Connection | None = None
-        self._next_url = 0
-        self._closing = False
+        self._connection: Connection | None = None
+        self._connecting = False
         self._final: ConnectionLost | None = None
         self._reconnecting: asyncio.Task[None] | None = None
-        self._stale = Deliveries()
         self._name = "stompmodels"
+
+    # -- what the client knows -------------------------------------------------------------
+
+    @property
+    def urls(self) -> list[BrokerURL]:
+        """The brokers, in failover order."""
+        return list(self.options.urls)
+
+    @property
+    def url(self) -> BrokerURL:
+        """The broker of the current (or next) connection."""
+        return self._session.url if self._connection else self._session.next_url
+
+    @property
+    def timeout(self) -> float:
+        """The bound, in seconds, of every wait."""
+        return self.options.timeout
+
+    @property
+    def engine(self) -> Engine:
+        """The Engine of the current connection."""
+        return self._session.engine
+
+    @property
+    def failure(self) -> ConnectionLost | None:
+        """Why the client stopped, if it failed (None while it runs or after a clean close)."""
+        return None if isinstance(self._final, Closed) else self._final
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -107,44 +151,42 @@ class Client(_ClientCore):
         if error is None and self.failure is not None:
             raise self.failure  # e.g. an ERROR after a send without receipt: never lost silently
 
-    @property
-    def failure(self) -> ConnectionLost | None:
-        """Why the client stopped, if it failed (None while it runs or after a clean close)."""
-        return None if isinstance(self._final, Closed) else self._final
-
     async def connect(self) -> Connected:
         """Connect to the first broker that answers (each tried once); return its CONNECTED."""
         owner = asyncio.current_task()
         self._name = owner.get_name() if owner is not None else "stompmodels"
-        self._closing, self._final = False, None
+        self._session.closing, self._final = False, None
         error: ConnectionLost | None = None
-        for _ in self.urls:
-            try:
-                connected = await self._open(self.urls[self._next_url])
-            except ConnectionLost as exc:
-                error = exc
-                self._next_url = (self._next_url + 1) % len(self.urls)
-                continue
-            self._notify("connected")
-            return connected
+        self._connecting = True
+        try:
+            for url in self._session.connect_order():
+                try:
+                    connected = await self._open(url)
+                except ConnectionLost as exc:
+                    error = exc
+                    self._session.failed_over()
+                    continue
+                self._notify("connected")
+                return connected
+        finally:
+            self._connecting = False
         assert error is not None
         raise error
 
     async def close(self, timeout: float | None = None) -> None:
         """Disconnect gracefully (DISCONNECT, then wait for its receipt, bounded) and close."""
-        self._closing = True
+        session = self._session
+        session.closing = True
         if self._reconnecting is not None:
             self._reconnecting.cancel()
             await asyncio.wait([self._reconnecting], timeout=1.0)  # our own cancel propagates
         connection = self._connection
         if connection is not None:
-            if connection.failure is None and connection.engine.state is State.CONNECTED:
-                frame = connection.engine.disconnect()
-                waiter = self._expect_receipt(connection, frame.receipt)
-                self._write(frame)
+            if connection.failure is None and session.engine.state is State.CONNECTED:
+                frame = session.engine.disconnect()
                 try:
                     async with asyncio.timeout(self.timeout if timeout is None else timeout):
-                        await waiter
+                        await self._request(frame, frame.receipt)
                 except Closed as closed:
                     logger.debug("%s", closed)
                 except (TimeoutError, ConnectionLost):
@@ -164,9 +206,13 @@ class Client(_ClientCore):
         subscription: str | None = None,
     ) -> Callable[[Handler[F]], Handler[F]]:
         """Register a handler, as `Engine.on`; a Message it takes is not queued."""
-        return self._router.on(
+        return self._session.router.on(
             kind, where=where, destination=destination, subscription=subscription
         )
+
+    def include(self, router: Router) -> None:
+        """Consult `router`'s handlers after the ones registered so far."""
+        self._session.router.include(router)
 
     async def send(
         self,
@@ -180,30 +226,29 @@ class Client(_ClientCore):
         omit_content_length: bool = False,
     ) -> None:
         """Send a message; with `receipt`, wait until the broker confirms it."""
-        if not receipt and not logger.isEnabledFor(logging.DEBUG):
-            # Nobody logs the frame: the Engine writes its bytes without building it.
-            connection = self._current()
-            data = connection.engine.encode_send(
+        engine = self._session.engine
+        if receipt:
+            frame = engine.send(
                 destination,
                 body,
                 content_type=content_type,
                 headers=headers,
+                receipt=True,
                 transaction=transaction,
                 omit_content_length=omit_content_length,
             )
-            if connection.send(data):
-                await self._sent_batch(connection)
+            await self._request(frame, frame.receipt)
             return
-        frame = self.engine.send(
+        connection = self._current()
+        data = engine.encode_send(
             destination,
             body,
             content_type=content_type,
             headers=headers,
-            receipt=receipt,
             transaction=transaction,
             omit_content_length=omit_content_length,
         )
-        await self._send_and_confirm(frame, frame.receipt)
+        await self._write(connection, data)
 
     async def subscribe(
         self,
@@ -221,38 +266,51 @@ class Client(_ClientCore):
         `prefetch-count`, ActiveMQ's `activemq.prefetchSize`); it defaults to `queue_size` when
         messages are acknowledged.
         """
-        headers = subscribe_headers(headers, ack, prefetch, self._queue_size)
-        frame = self.engine.subscribe(destination, ack=ack, id=id, headers=headers, receipt=receipt)
-        subscription = Subscription(self, frame, self._queue_size)
-        self._subscriptions[subscription.id] = subscription
+        session = self._session
+        frame = session.subscribe(
+            destination, ack=ack, id=id, headers=headers, receipt=receipt, prefetch=prefetch
+        )
+        subscription = Subscription(self, frame, self.options.queue_size)
+        session.add(frame, subscription)
         try:
-            await self._send_and_confirm(frame, frame.receipt)
+            await self._request(frame, frame.receipt)
         except BaseException:
-            self._subscriptions.pop(subscription.id, None)
+            session.remove(subscription.id)
             raise
         return subscription
 
-    async def ack(self, message: Message, *, transaction: str | None = None) -> None:
-        """Acknowledge `message` with the headers of the negotiated version.
+    async def ack(
+        self, message: Message, *, transaction: str | None = None, receipt: bool = False
+    ) -> None:
+        """Acknowledge `message` with the headers of the negotiated version; with `receipt`,
+        wait until the broker confirms.
 
         A message received before a reconnect is not acknowledged: the broker took it back
         when that connection ended, and delivers it again.
         """
-        if self._stale.refuses(message, "ACK", logger):
+        session = self._session
+        stale = session.stale(message, "ACK")
+        if stale is not None:
+            logger.info("%s", stale)
             return
-        if logger.isEnabledFor(logging.DEBUG):
-            await self._send_and_confirm(self.engine.ack(message, transaction=transaction), None)
+        if receipt:
+            frame = session.engine.ack(message, transaction=transaction, receipt=True)
+            await self._request(frame, frame.receipt)
             return
-        # Nobody logs the frame: the Engine writes its bytes without building it.
         connection = self._current()
-        data = connection.engine.encode_ack(message, transaction=transaction)
-        if connection.send(data):
-            await self._sent_batch(connection)
+        await self._write(connection, session.engine.encode_ack(message, transaction=transaction))
 
-    async def nack(self, message: Message, *, transaction: str | None = None) -> None:
+    async def nack(
+        self, message: Message, *, transaction: str | None = None, receipt: bool = False
+    ) -> None:
         """Reject `message` (STOMP 1.1+); like `ack`, not for a message from before a reconnect."""
-        if not self._stale.refuses(message, "NACK", logger):
-            await self._send_and_confirm(self.engine.nack(message, transaction=transaction), None)
+        session = self._session
+        stale = session.stale(message, "NACK")
+        if stale is not None:
+            logger.info("%s", stale)
+            return
+        frame = session.engine.nack(message, transaction=transaction, receipt=receipt)
+        await self._request(frame, frame.receipt)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[str]:
@@ -261,29 +319,289 @@ class Client(_ClientCore):
         Pass `transaction=tx` to `send`, `ack` and `nack` inside it. A transaction is never
         replayed on a new connection: if the connection was lost, COMMIT raises ConnectionLost.
         """
-        engine = self.engine
+        session = self._session
+        engine = session.engine
         begin = engine.begin(receipt=True)
-        await self._send_and_confirm(begin, begin.receipt)
+        await self._request(begin, begin.receipt)
         try:
             yield begin.transaction
         except BaseException:
-            if self._connection is not None and self._connection.engine is engine:
+            if session.engine is engine and self._connection is not None:
                 with contextlib.suppress(ConnectionLost, ValueError):
-                    self._write(engine.abort(begin.transaction))
+                    await self._request(engine.abort(begin.transaction), None)
             raise
-        if self._connection is None or self._connection.engine is not engine:
+        if session.engine is not engine:
             raise ConnectionLost("the connection was lost during the transaction; not committed")
         commit = engine.commit(begin.transaction, receipt=True)
-        await self._send_and_confirm(commit, commit.receipt)
+        await self._request(commit, commit.receipt)
+
+    # -- connections -----------------------------------------------------------------------
+
+    async def _open(self, url: BrokerURL) -> Connected:
+        """One attempt: stream, CONNECT, CONNECTED, renewed subscriptions."""
+        session = self._session
+        url = session.resolve(url)
+        tls = ssl_context_for(url, self._ssl)
+        try:
+            async with asyncio.timeout(self.timeout):
+                stream = await open_stream(
+                    url, tls, self.options.limits or Limits(), self.options.versions
+                )
+        except ConnectionLost:
+            raise  # already says why (a refused WebSocket handshake)
+        except (OSError, TimeoutError) as exc:
+            raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
+        loop = asyncio.get_running_loop()
+        connection = Connection(url, stream, self._wrote)
+        self._connection = connection
+        connect = session.begin(url, loop.time())
+        reader = asyncio.create_task(self._read_loop(connection), name=f"{self._name}:reader")
+        connection.tasks.append(reader)
+        try:
+            self._log_sent(connect)
+            connection.send(connect)
+            async with asyncio.timeout(self.timeout):
+                connected = await connection.connected
+            for frame in session.renewals():
+                await self._request(frame, frame.receipt)
+        except TimeoutError:
+            error = ConnectionLost(f"no answer from {url} within {self.timeout} s")
+            await self._shut(connection, error)
+            raise error from None
+        except ConnectionLost as exc:
+            await self._shut(connection, exc)
+            raise
+        logger.info("%s", session.describe())
+        if session.heartbeat_tick is not None:
+            beats = asyncio.create_task(
+                self._heartbeat_loop(connection), name=f"{self._name}:heart-beat"
+            )
+            connection.tasks.append(beats)
+        return connected
+
+    def _wrote(self, now: float) -> None:
+        self._session.last_sent = now
+
+    def _lost(self, connection: Connection, error: ConnectionLost) -> None:
+        """A connection failed: wake its waiters, then reconnect or end the client."""
+        if connection.failure is not None:
+            return
+        current = connection is self._connection
+        waiters: list[asyncio.Future[None]] = []
+        if current:
+            error, waiters = self._session.connection_lost(error)
+        connection.failure = error
+        logger.log(logging.DEBUG if isinstance(error, Closed) else logging.WARNING, "%s", error)
+        for waiter in waiters:
+            _fail_waiter(waiter, error)
+        _fail_waiter(connection.connected, error)
+        connection.stream.close()
+        if not current or self._session.closing or self._connecting:
+            return  # connect() and close() decide what comes next
+        if not self._session.should_reconnect(error):
+            self._end(error)
+            return
+        self._notify("lost")
+        if self._reconnecting is None or self._reconnecting.done():
+            self._reconnecting = asyncio.create_task(
+                self._reconnect_loop(error), name=f"{self._name}:reconnect"
+            )
+
+    async def _reconnect_loop(self, error: ConnectionLost) -> None:
+        session = self._session
+        if self._connection is not None:
+            await self._shut(self._connection, error)
+        for delay in session.reconnect_delays():
+            await asyncio.sleep(delay)
+            session.failed_over()
+            url = session.next_url
+            try:
+                await self._open(url)
+            except ConnectionLost as exc:
+                logger.warning("reconnect to %s failed: %s", url, exc)
+                error = exc
+                continue
+            self._notify("reconnected")
+            return
+        self._end(ConnectionLost(f"gave up reconnecting: {error}"))
+
+    def _end(self, error: ConnectionLost) -> None:
+        """No more connections: end every subscription's iterator."""
+        if self._final is None:
+            self._final = error
+        for _, subscription in self._session.subscriptions.values():
+            subscription._close()
+
+    async def _shut(self, connection: Connection, error: ConnectionLost) -> None:
+        """Fail `connection` (if not yet) and wait for its tasks and stream to finish."""
+        if connection.failure is None:
+            self._lost(connection, error)
+        current = asyncio.current_task()
+        others = [task for task in connection.tasks if task is not current]
+        for task in others:
+            task.cancel()
+        if others:
+            # asyncio.wait neither raises the tasks' errors nor swallows our own cancellation
+            # (awaiting each under suppress(CancelledError) would eat a Ctrl-C).
+            await asyncio.wait(others, timeout=1.0)
+        with contextlib.suppress(OSError, TimeoutError):
+            await asyncio.wait_for(connection.stream.wait_closed(), 1.0)
+
+    def _notify(self, event: ConnectionEvent) -> None:
+        callback = self.options.on_state
+        if callback is None:
+            return
+        try:
+            callback(event, self.url)
+        except Exception:
+            logger.exception("the on_state callback failed on %r", event)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def _unsubscribe(self, subscription: Subscription, *, receipt: bool) -> None:
+        frame = self._session.engine.unsubscribe(subscription.id, receipt=receipt)
+        self._session.remove(subscription.id)
+        subscription._close()
+        await self._request(frame, frame.receipt)
+
+    async def _request(self, frame: ClientFrame, receipt: str | None) -> None:
+        """Encode `frame` and write it; with `receipt`, wait (bounded) for its RECEIPT."""
+        connection = self._current()
+        session = self._session
+        data = session.engine.encode(frame)
+        # Parked after a successful encode (no waiter is left behind by a refused frame); the
+        # RECEIPT cannot be read before this coroutine next waits.
+        waiter: asyncio.Future[None] | None = None
+        if receipt is not None:
+            waiter = asyncio.get_running_loop().create_future()
+            session.expect(receipt, waiter)
+        await self._write(connection, data)
+        if waiter is not None:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await waiter
+            except TimeoutError:
+                session.forget(receipt or "")
+                raise TimeoutError(
+                    f"no RECEIPT for {frame.command} within {self.timeout} s"
+                ) from None
+
+    async def _write(self, connection: Connection, data: bytes) -> None:
+        """Queue `data` (see `Connection.send`); after a batch was written, wait while the
+        stream's buffer is full (back-pressure), and let the reader and heart-beats run even if
+        the caller never waits."""
+        self._log_sent(data)
+        if connection.send(data):
+            await connection.stream.drain()
+            await asyncio.sleep(0)
+
+    def _log_sent(self, data: bytes) -> None:
+        if logger.isEnabledFor(logging.DEBUG):  # the bytes are parsed for the log line only
+            logger.debug("sent %r", self._session.sent(data))
+
+    def _current(self) -> Connection:
+        connection = self._connection
+        if connection is None:
+            raise ConnectionLost("the client is not connected")
+        if connection.failure is not None:
+            raise connection.failure
+        return connection
+
+    def _raise_if_failed(self) -> None:
+        if self._final is not None and not isinstance(self._final, Closed):
+            raise self._final
+
+    # -- the reader and the heart-beats ----------------------------------------------------
+
+    async def _read_loop(self, connection: Connection) -> None:
+        stream = connection.stream
+        loop = asyncio.get_running_loop()
+        session = self._session
+        try:
+            while True:
+                data = await stream.read()
+                if not data:
+                    raise ConnectionLost(f"{connection.url} closed the connection")
+                debug = logger.isEnabledFor(logging.DEBUG)
+                for action in session.receive(data, loop.time()):
+                    if debug:
+                        logger.debug("received %r", action.frame)
+                    if isinstance(action, Deliver):
+                        subscription, message = action
+                        if session.closing or not subscription._queue.offer(message):
+                            await self._deliver(subscription, message)
+                    elif isinstance(action, Settled):
+                        for waiter in action.waiters:
+                            if not waiter.done():
+                                waiter.set_result(None)
+                    elif isinstance(action, Dispatch):
+                        self._run_handler(connection, action)
+                    elif isinstance(action, Opened):
+                        if not connection.connected.done():
+                            connection.connected.set_result(action.frame)
+                    elif isinstance(action, Dropped):
+                        logger.warning("%s", action.reason)
+                    elif isinstance(action, Failed):
+                        raise action.error
+        except ConnectionLost as exc:
+            self._lost(connection, exc)
+        except OSError as exc:
+            reason = f"connection to {connection.url} failed: {describe_error(exc)}"
+            self._lost(connection, ConnectionLost(reason))
+
+    def _run_handler(self, connection: Connection, action: Dispatch) -> None:
+        """Run a handler on the reader; its exception is logged, never the end of reading."""
+        outcome = self._session.run_handler(action.handler, action.frame)
+        if outcome.error is not None:
+            name = getattr(action.handler, "__qualname__", repr(action.handler))
+            logger.error(
+                "handler %s failed on %s",
+                name,
+                action.frame.command,
+                exc_info=outcome.error,
+            )
+        if outcome.data and connection.failure is None:
+            self._log_sent(outcome.data)
+            connection.send(outcome.data)
+
+    async def _deliver(self, subscription: Subscription, message: Message) -> None:
+        """Queue `message` when the queue is full: wait for room (back-pressure: the reader
+        stops and TCP pushes back on the broker), but only until `close` begins. The reader
+        must then go on to DISCONNECT's RECEIPT, and the MESSAGE is dropped: nobody takes it
+        any more, and the broker delivers it again if it is unacknowledged. While reading
+        waits, the broker's silence is not judged (its heart-beats wait unread)."""
+        session = self._session
+        queue = subscription._queue
+        session.pause_reading()
+        try:
+            while not session.closing:
+                if queue.offer(message):
+                    return
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(_CLOSING_CHECK):
+                        await queue.put(message)
+                        return
+        finally:
+            session.resume_reading(asyncio.get_running_loop().time())
+        logger.debug("MESSAGE %s dropped: the client is closing", message.message_id)
+
+    async def _heartbeat_loop(self, connection: Connection) -> None:
+        loop = asyncio.get_running_loop()
+        session = self._session
+        tick = session.heartbeat_tick
+        assert tick is not None
+        while connection.failure is None:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            if session.heartbeat_due(now) and connection.failure is None:
+                connection.send(EOL)
+            overdue = session.overdue(now)
+            if overdue is not None:
+                self._lost(connection, overdue)
+                return
 
 
-__all__ = [
-    "Backoff",
-    "BrokerError",
-    "BrokerURL",
-    "Client",
-    "ConnectionEvent",
-    "ConnectionLost",
-    "HeartbeatTimeout",
-    "Subscription",
-]
+def _fail_waiter(waiter: asyncio.Future[_T], error: ConnectionLost) -> None:
+    if not waiter.done():
+        waiter.set_exception(error)
+        waiter.exception()  # retrieved: nobody may be waiting any more

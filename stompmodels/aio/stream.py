@@ -1,4 +1,4 @@
-"""The byte streams the asyncio client runs over: TCP (or TLS) here, WebSocket in `ws.py`."""
+"""The byte streams the asyncio client runs over: TCP (or TLS) here, WebSocket in `websocket`."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ async def open_stream(
     if url.websocket_path is None:
         return await open_tcp(url, tls)
     try:
-        from stompmodels.ws import open_websocket
+        from stompmodels.aio.websocket import open_websocket
     except ModuleNotFoundError as exc:
         raise ModuleNotFoundError(
             f"{url.scheme}:// URLs need the websockets package: pip install 'stompmodels[ws]'"
