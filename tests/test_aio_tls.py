@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import ssl
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from stompmodels.aio import Client, ConnectionLost
+from tests.conftest import Certificate
 from tests.fake_server import FakeServer
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key (made with the openssl tool)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return cert, key
 
 
 async def serve_stomp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -48,17 +26,17 @@ async def serve_stomp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
         writer.close()
 
 
-async def tls_server(certificate: tuple[Path, Path]) -> tuple[asyncio.Server, int]:
+async def tls_server(certificate: Certificate) -> tuple[asyncio.Server, int]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*certificate)
+    context.load_cert_chain(certificate.cert, certificate.key)
     server = await asyncio.start_server(serve_stomp, "127.0.0.1", 0, ssl=context)
     return server, server.sockets[0].getsockname()[1]
 
 
-def test_a_session_over_tls_with_a_trusted_certificate(certificate: tuple[Path, Path]) -> None:
+def test_a_session_over_tls_with_a_trusted_certificate(certificate: Certificate) -> None:
     async def scenario() -> str | None:
         server, port = await tls_server(certificate)
-        trusted = ssl.create_default_context(cafile=str(certificate[0]))
+        trusted = ssl.create_default_context(cafile=str(certificate.cert))
         async with server, Client(port=port, ssl=trusted, heart_beat=(0, 0), timeout=10) as c:
             await c.send("/queue/a", b"over \x00 TLS", receipt=True)
             return c.engine.version
@@ -66,7 +44,7 @@ def test_a_session_over_tls_with_a_trusted_certificate(certificate: tuple[Path, 
     assert asyncio.run(scenario()) == "1.2"
 
 
-def test_a_self_signed_certificate_is_refused_by_default(certificate: tuple[Path, Path]) -> None:
+def test_a_self_signed_certificate_is_refused_by_default(certificate: Certificate) -> None:
     async def scenario() -> None:
         server, port = await tls_server(certificate)
         async with server:
@@ -78,10 +56,10 @@ def test_a_self_signed_certificate_is_refused_by_default(certificate: tuple[Path
         asyncio.run(scenario())
 
 
-def test_a_certificate_for_another_host_name_is_refused(certificate: tuple[Path, Path]) -> None:
+def test_a_certificate_for_another_host_name_is_refused(certificate: Certificate) -> None:
     async def scenario() -> None:
         server, port = await tls_server(certificate)
-        trusted = ssl.create_default_context(cafile=str(certificate[0]))
+        trusted = ssl.create_default_context(cafile=str(certificate.cert))
         async with server:
             # "localhost" resolves to the server, but the certificate names only 127.0.0.1.
             await Client(host="localhost", port=port, ssl=trusted, timeout=10).connect()

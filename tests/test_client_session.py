@@ -22,6 +22,7 @@ from stompmodels._client.session import (
 )
 from stompmodels._client.url import BrokerURL, parse_url
 
+from .conftest import FakeClock
 from .fake_server import FakeServer
 
 Session = ClientSession[str, str]  # waiters and sinks are plain names here
@@ -375,16 +376,17 @@ def test_a_silent_broker_is_overdue_after_the_grace() -> None:
     assert session.overdue(2.6) is None
 
 
-def test_silence_is_not_judged_while_reading_is_paused() -> None:
+def test_silence_is_not_judged_while_reading_is_paused(clock: FakeClock) -> None:
     """Defect 2 of the session issue: a full inbox holds the reader, the broker's heart-beats
     wait unread, and that must not look like a dead broker."""
     session = heartbeating(receive_ms=50, send_ms=0)
+    session.resume_reading(clock())
     session.pause_reading()
     assert session.reading_paused
-    assert session.overdue(100.0) is None
-    session.resume_reading(now=100.0)
-    assert session.overdue(100.1) is None  # the deadline restarts when reading does
-    assert session.overdue(100.2) is not None
+    assert session.overdue(clock.advance(100.0)) is None
+    session.resume_reading(clock())
+    assert session.overdue(clock.advance(0.1)) is None  # the deadline restarts with reading
+    assert session.overdue(clock.advance(0.1)) is not None
 
 
 def test_no_heartbeats_no_tick() -> None:

@@ -10,7 +10,6 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -27,10 +26,8 @@ from stompmodels.ws import (
     is_text,
     subprotocols_for,
 )
+from tests.conftest import Certificate
 from tests.fake_server import FakeServer
-from tests.test_aio_tls import certificate  # the module's TLS fixture, shared
-
-__all__ = ["certificate"]
 
 T = TypeVar("T")
 Behaviour = Callable[[ServerConnection, FakeServer], Awaitable[None]]
@@ -200,10 +197,10 @@ def test_a_server_that_picks_no_subprotocol_still_speaks_stomp() -> None:
     assert run(scenario()) == "1.2"
 
 
-def test_wss_verifies_the_certificate(certificate: tuple[Path, Path]) -> None:
+def test_wss_verifies_the_certificate(certificate: Certificate) -> None:
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(*certificate)
-    trusted = ssl.create_default_context(cafile=str(certificate[0]))
+    server_context.load_cert_chain(certificate.cert, certificate.key)
+    trusted = ssl.create_default_context(cafile=str(certificate.cert))
 
     async def scenario(context: ssl.SSLContext | None) -> str | None:
         async with (
