@@ -401,11 +401,12 @@ class Client:
         if not self._session.should_reconnect(error):
             self._end(error)
             return
+        if self._reconnecting is not None and not self._reconnecting.done():
+            return  # an attempt of the reconnect loop failed: the loop goes on
         self._notify("lost")
-        if self._reconnecting is None or self._reconnecting.done():
-            self._reconnecting = asyncio.create_task(
-                self._reconnect_loop(error), name=f"{self._name}:reconnect"
-            )
+        self._reconnecting = asyncio.create_task(
+            self._reconnect_loop(error), name=f"{self._name}:reconnect"
+        )
 
     async def _reconnect_loop(self, error: ConnectionLost) -> None:
         session = self._session
