@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Final, TypeVar, cast
 
 import pytest
+from pydantic import SecretStr
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone, ConnectionRefusedError
 from twisted.internet.interfaces import IConnector, IProtocolFactory, IReactorTime, ITransport
@@ -37,12 +39,17 @@ from stompmodels import (
     Message,
     Nack,
     Receipt,
+    Router,
+    Send,
     ServerFrame,
     Subscribe,
     Version,
 )
+from stompmodels._client.options import PREFETCH_HEADERS
 from stompmodels.twisted import (
+    Backoff,
     BrokerError,
+    BrokerURL,
     Closed,
     ConnectionEvent,
     ConnectionLost,
@@ -58,6 +65,7 @@ T = TypeVar("T")
 
 URL: Final = "stomp://guest:s3cret-pass@127.0.0.1:61613/"
 TIMEOUT: Final = 5.0
+BACKOFF: Final = Backoff(initial=1.0, maximum=1.0, jitter=0.0, attempts=3)  # 1 s, 3 times
 
 
 def fired(deferred: Deferred[T]) -> T:
@@ -122,7 +130,9 @@ class Wire:
 class Harness:
     """A factory on an in-memory reactor; `accept` gives its last connectTCP a transport."""
 
-    def __init__(self, url: str = URL, *, accept: bool = True, **options: object) -> None:
+    def __init__(
+        self, url: str | list[str] = URL, *, accept: bool = True, **options: object
+    ) -> None:
         self.reactor = MemoryReactorClock()  # type: ignore[no-untyped-call]  # not annotated
         self.events: list[ConnectionEvent] = []
         settings: dict[str, object] = {"timeout": TIMEOUT, "heart_beat": (0, 0), **options}
@@ -276,8 +286,8 @@ def test_subscribe_writes_subscribe_and_fires_on_its_receipt() -> None:
     )
     assert harness.transport.value() == (
         b"SUBSCRIBE\ndestination:/queue/a\nid:sub-1\nack:client-individual\n"
-        b"receipt:receipt-2\nx-prio:9\n\n\x00"
-    )
+        b"receipt:receipt-2\nx-prio:9\nprefetch-count:1000\nactivemq.prefetchSize:1000\n\n\x00"
+    )  # the brokers' prefetch headers: as many unacknowledged messages as the queue holds
     assert pending(waiting)
     harness.serve(Receipt(receipt_id="receipt-2"))
     subscription = fired(waiting)
@@ -417,6 +427,25 @@ def test_a_full_queue_stops_reading_until_it_is_drained() -> None:
     harness.connected()
     subscription = harness.subscribe()
     harness.serve(*(harness.message(subscription, number=n) for n in (1, 2)))
+    assert harness.transport.paused()
+    fired(subscription.get())
+    assert not harness.transport.paused()
+
+
+def test_a_queue_still_full_after_a_reconnect_pauses_the_new_connection_once_renewed() -> None:
+    harness = Harness(queue_size=1, reconnect=BACKOFF)
+    harness.connected()
+    subscription = harness.subscribe()
+    harness.serve(harness.message(subscription))
+    harness.lose()
+    harness.reactor.advance(BACKOFF.maximum)
+    harness.accept()
+    harness.sent()
+    harness.serve(Connected(version="1.2"))  # read: a reconnect never waits for the consumer
+    [renewed] = harness.sent()
+    assert isinstance(renewed, Subscribe) and renewed.receipt is not None
+    assert not harness.transport.paused()
+    harness.serve(Receipt(receipt_id=renewed.receipt))
     assert harness.transport.paused()
     fired(subscription.get())
     assert not harness.transport.paused()
@@ -587,10 +616,8 @@ def test_close_while_connecting_stops_the_attempt() -> None:
 # -- reconnecting --------------------------------------------------------------------------
 
 
-def test_a_reconnect_renews_subscriptions_and_never_replays_a_transaction(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    harness = Harness(reconnect=True)
+def test_a_reconnect_renews_subscriptions_and_never_replays_a_transaction() -> None:
+    harness = Harness(reconnect=BACKOFF)
     harness.connected()
     got: list[Message] = []
     subscription = harness.subscribe(ack="client", headers={"x-prio": "9"}, callback=got.append)
@@ -598,14 +625,14 @@ def test_a_reconnect_renews_subscriptions_and_never_replays_a_transaction(
     beginning = old.begin(receipt=False)
     transaction = fired(beginning)
     harness.sent()
-    redials: list[None] = []
-    monkeypatch.setattr(harness.reactor.connectors[-1], "connect", lambda: redials.append(None))
     harness.lose()
     assert harness.events == ["connected", "lost"]
     assert isinstance(failed(old.commit(transaction)), ConnectionLost)
     returning = harness.factory.when_connected()
-    harness.reactor.advance(harness.factory.maxDelay)
-    assert redials == [None]
+    harness.reactor.advance(BACKOFF.initial - 0.01)
+    assert len(harness.reactor.tcpClients) == 1  # not before the backoff's delay
+    harness.reactor.advance(0.02)
+    assert len(harness.reactor.tcpClients) == 2
 
     new = harness.accept()
     harness.sent()
@@ -613,7 +640,7 @@ def test_a_reconnect_renews_subscriptions_and_never_replays_a_transaction(
     [renewed] = harness.sent()  # the SUBSCRIBE again, and no BEGIN
     assert isinstance(renewed, Subscribe)
     assert (renewed.id, renewed.destination, renewed.ack) == ("sub-1", "/queue/a", "client")
-    assert renewed.headers == {"x-prio": "9"}
+    assert renewed.headers == {"x-prio": "9", **dict.fromkeys(PREFETCH_HEADERS, "1000")}
     assert pending(returning)  # until the broker confirms the subscription
     assert renewed.receipt is not None
     harness.serve(Receipt(receipt_id=renewed.receipt))
@@ -626,17 +653,16 @@ def test_a_reconnect_renews_subscriptions_and_never_replays_a_transaction(
 
 
 def test_a_message_from_before_a_reconnect_is_not_acknowledged_on_the_new_connection(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="stompmodels.twisted")
-    harness = Harness(reconnect=True)
+    harness = Harness(reconnect=BACKOFF)
     harness.connected()
     subscription = harness.subscribe(ack="client-individual", receipt=False)
     harness.serve(harness.message(subscription, number=1))
     before = fired(subscription.get())
-    monkeypatch.setattr(harness.reactor.connectors[-1], "connect", lambda: None)
     harness.lose()
-    harness.reactor.advance(harness.factory.maxDelay)
+    harness.reactor.advance(BACKOFF.maximum)
     harness.accept()
     harness.sent()
     harness.serve(Connected(version="1.2"))
@@ -656,14 +682,15 @@ def test_a_message_from_before_a_reconnect_is_not_acknowledged_on_the_new_connec
     assert isinstance(ack, Ack) and ack.id == "ack-7"
 
 
-def test_reconnecting_gives_up_after_max_retries() -> None:
-    harness = Harness(reconnect=True)
-    harness.factory.maxRetries = 2
+def test_reconnecting_gives_up_after_the_backoff_s_attempts() -> None:
+    harness = Harness(reconnect=Backoff(initial=1.0, maximum=1.0, jitter=0.0, attempts=2))
     harness.connected()
     subscription = harness.subscribe()
     harness.lose()
-    for _ in range(2):
-        harness.reactor.advance(harness.factory.maxDelay)
+    for attempt in (1, 2):
+        harness.reactor.advance(1.0)
+        assert len(harness.reactor.tcpClients) == 1 + attempt
+        assert pending(harness.factory.when_connected())
         harness.factory.clientConnectionFailed(harness.connector(), refused())
     error = failed(harness.factory.when_connected())
     assert "gave up reconnecting" in str(error)
@@ -679,6 +706,158 @@ def test_without_reconnect_a_lost_connection_ends_the_client() -> None:
     assert harness.reactor.getDelayedCalls() == []
     assert isinstance(harness.factory.failure, ConnectionLost)
     assert harness.events == ["connected"]
+
+
+# -- the options every client shares -------------------------------------------------------
+
+
+def test_a_connect_fails_over_to_the_next_broker_and_a_reconnect_goes_on_in_turn() -> None:
+    urls = "failover:(stomp://guest:pw@broker-a:61613/,stomp://guest:pw@broker-b:61614/)"
+    harness = Harness(urls, accept=False, reconnect=BACKOFF)
+    assert [url.host for url in harness.factory.urls] == ["broker-a", "broker-b"]
+    assert harness.reactor.tcpClients[0][:2] == ("broker-a", 61613)
+    harness.factory.clientConnectionFailed(harness.connector(), refused())
+    assert harness.reactor.tcpClients[1][:2] == ("broker-b", 61614)  # at once: no backoff
+    assert pending(harness.ready)
+    harness.accept()
+    protocol = harness.connected()
+    assert fired(harness.ready) is protocol
+    assert harness.factory.url.host == "broker-b"
+    harness.lose()
+    harness.reactor.advance(BACKOFF.maximum)
+    assert harness.reactor.tcpClients[2][:2] == ("broker-a", 61613)  # the one after the lost
+    assert harness.factory.url.host == "broker-a"  # the next one, while none is open
+
+
+def test_a_connect_fails_once_every_broker_was_tried() -> None:
+    harness = Harness(["stomp://broker-a:1/", "stomp://broker-b:2/"], accept=False)
+    harness.factory.clientConnectionFailed(harness.connector(), refused())
+    assert pending(harness.ready)
+    harness.factory.clientConnectionFailed(harness.connector(), refused())
+    error = failed(harness.ready)
+    assert "cannot reach stomp://broker-b:2" in str(error)
+    assert len(harness.reactor.tcpClients) == 2  # each broker once
+    assert harness.reactor.getDelayedCalls() == []
+
+
+def test_the_credentials_hook_gives_the_url_of_every_dial() -> None:
+    given: list[BrokerURL] = []
+
+    def fresh(url: BrokerURL) -> BrokerURL:
+        given.append(url)
+        return replace(url, login=f"user-{len(given)}", passcode=SecretStr(f"token-{len(given)}"))
+
+    harness = Harness(credentials=fresh, reconnect=BACKOFF)
+    [connect] = harness.sent()
+    assert isinstance(connect, Connect) and connect.passcode is not None
+    assert (connect.login, connect.passcode.get_secret_value()) == ("user-1", "token-1")
+    harness.connected()
+    harness.lose()
+    harness.reactor.advance(BACKOFF.maximum)
+    harness.accept()
+    [again] = harness.sent()
+    assert isinstance(again, Connect)
+    assert again.login == "user-2"
+    assert [url.login for url in given] == ["guest", "guest"]  # always the URL as given
+
+
+def test_a_credentials_hook_that_raises_fails_the_connect(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(url: BrokerURL) -> BrokerURL:
+        raise RuntimeError("vault sealed")
+
+    harness = Harness(credentials=broken, accept=False)
+    error = failed(harness.ready)
+    assert isinstance(error, ConnectionLost)
+    assert "vault sealed" in str(error)
+    assert harness.reactor.tcpClients == []
+    assert "the credentials hook failed" in caplog.text
+
+
+def test_a_router_included_on_the_factory_handles_frames() -> None:
+    router = Router()
+    harness = Harness()
+    protocol = harness.connected()
+
+    @router.on(Message, destination="/queue/r")
+    def take(message: Message) -> Ack | None:
+        return protocol.engine.ack(message)
+
+    harness.factory.include(router)
+    subscription = harness.subscribe("/queue/r", ack="client", receipt=False)
+    harness.serve(harness.message(subscription))
+    assert harness.transport.value() == b"ACK\nid:ack-1\n\n\x00"
+
+
+def test_a_failing_handler_is_logged_its_message_nacked_and_reading_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    harness = Harness()
+    harness.connected()
+    handled: list[str] = []
+
+    @harness.factory.on(Message)
+    def picky(message: Message) -> Ack | None:
+        if message.message_id == "m-1":
+            raise ValueError("the user's bug")
+        handled.append(message.message_id)
+        return harness.protocol.engine.ack(message)
+
+    subscription = harness.subscribe(ack="client-individual")
+    sending = harness.protocol.send("/queue/a", "x", receipt=True)
+    [send] = harness.sent()
+    assert isinstance(send, Send) and send.receipt is not None
+    first, second = (harness.message(subscription, number=n) for n in (1, 2))
+    harness.serve(first, second, Receipt(receipt_id=send.receipt))
+    nack, ack = harness.sent()
+    assert isinstance(nack, Nack) and nack.id == "ack-1"  # the broker may redeliver it now
+    assert isinstance(ack, Ack) and ack.id == "ack-2"
+    assert handled == ["m-2"]
+    assert fired(sending) == Receipt(receipt_id=send.receipt)
+    assert harness.protocol.failure is None
+    assert not harness.transport.closing()
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.name == "stompmodels.twisted"
+    assert record.getMessage().startswith("handler ")
+    assert record.getMessage().endswith("picky failed on MESSAGE")
+    assert record.exc_info is not None and isinstance(record.exc_info[1], ValueError)
+
+
+def test_a_paused_reader_is_never_declared_dead() -> None:
+    """A full queue stops reading; the broker's heart-beats wait unread in the socket, which
+    must not look like a silent broker. The deadline restarts when reading does."""
+    harness = Harness(queue_size=1, heart_beat=(0, 1000))
+    harness.connected(heart_beat="1000,0")
+    subscription = harness.subscribe()
+    harness.serve(harness.message(subscription))
+    assert harness.transport.paused()
+    harness.reactor.advance(30.0)
+    assert harness.protocol.failure is None
+    assert not harness.transport.aborted()
+    fired(subscription.get())
+    assert not harness.transport.paused()
+    harness.reactor.advance(2.4)
+    assert harness.protocol.failure is None
+    harness.reactor.advance(0.6)
+    assert isinstance(harness.protocol.failure, HeartbeatTimeout)
+
+
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.WARNING])
+def test_frames_without_receipt_are_the_same_whatever_the_log_level(
+    level: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(level, logger="stompmodels")
+    harness = Harness()
+    harness.connected()
+    subscription = harness.subscribe(ack="client-individual", receipt=False)
+    fired(harness.protocol.send("/queue/a", "hi", headers={"k": "v"}))
+    fired(harness.protocol.ack(harness.message(subscription)))
+    assert harness.transport.value() == (
+        b"SEND\ndestination:/queue/a\ncontent-type:text/plain;charset=utf-8\n"
+        b"content-length:2\nk:v\n\nhi\x00ACK\nid:ack-1\n\n\x00"
+    )
+    assert ("sent Send(" in caplog.text) is (level == logging.DEBUG)
 
 
 # -- TLS -----------------------------------------------------------------------------------

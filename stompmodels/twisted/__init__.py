@@ -1,6 +1,7 @@
-"""A Twisted STOMP client: a Protocol and a client factory around the sans-IO Engine.
+"""A Twisted STOMP client: a client factory that owns the `ClientSession` every stompmodels
+client runs, and a Protocol per connection that drives it.
 
-    factory = StompClientFactory("stomp://guest:guest@127.0.0.1:61613/", reconnect=True)
+    factory = StompClientFactory("stomp://guest:guest@127.0.0.1:61613/", reconnect=Backoff())
     stomp = await factory.connect()            # a Deferred: fires once CONNECTED came
     await stomp.send("/queue/a", "hello", receipt=True)
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import (
     BrokerError,
     Closed,
@@ -21,19 +23,21 @@ from stompmodels._client.errors import (
 from stompmodels._client.url import BrokerURL
 
 from .factory import StompClientFactory
-from .interfaces import Clock, DelayedCall, Reactor
+from .interfaces import Clock, Connector, DelayedCall, Reactor
 from .protocol import StompProtocol
 from .subscription import MessageCallback, Subscription
 
 logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the application decides
 
 __all__ = [
+    "Backoff",
     "BrokerError",
     "BrokerURL",
     "Clock",
     "Closed",
     "ConnectionEvent",
     "ConnectionLost",
+    "Connector",
     "DelayedCall",
     "HeartbeatTimeout",
     "MessageCallback",

@@ -1,59 +1,69 @@
-"""The Twisted client factory: settings, handlers and subscriptions that outlive a connection,
-and reconnects through Twisted's `ReconnectingClientFactory`."""
+"""The Twisted client factory: one `ClientSession` across connections (handlers, subscriptions,
+receipts, failover and reconnecting), and a `StompProtocol` per connection to drive it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, cast
 
 from pydantic import SecretStr
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.error import NotConnectingError
 from twisted.internet.interfaces import (
-    IConnector,
     IOpenSSLClientConnectionCreator,
     IProtocolFactory,
     IReactorTime,
 )
-from twisted.internet.protocol import ClientFactory, ReconnectingClientFactory
+from twisted.internet.protocol import ClientFactory
 from twisted.python.failure import Failure
 
-from stompmodels._client.deliveries import Deliveries
+from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import Closed, ConnectionEvent, ConnectionLost
-from stompmodels._client.url import BrokerURL, brokers_for, require_tcp
-from stompmodels._frames import Message
+from stompmodels._client.options import DEFAULT_HEART_BEAT, ClientOptions
+from stompmodels._client.session import ClientSession
+from stompmodels._client.url import BrokerURL, require_tcp
+from stompmodels._frames import Receipt
 from stompmodels._headers import HeartBeat
 from stompmodels._limits import Limits
 from stompmodels._registry import F, Handler, Router
 from stompmodels._spec import VERSIONS, Version
 
-from .interfaces import Reactor
+from .interfaces import Connector, DelayedCall, Reactor
 from .protocol import StompProtocol
 from .subscription import Subscription
 
 if TYPE_CHECKING:
-    from twisted.internet.interfaces import IAddress
+    from twisted.internet.interfaces import IAddress, IConnector
 
 logger = logging.getLogger("stompmodels.twisted")
 
 
-class StompClientFactory(ReconnectingClientFactory):
-    """Connects to one broker and builds a `StompProtocol` per connection.
+class StompClientFactory(ClientFactory):
+    """Connects to a broker and builds a `StompProtocol` per connection.
 
-    ``factory.connect()`` fires with the protocol once CONNECTED came. Handlers (`on`) and
-    subscriptions live here, so they outlive a connection: with `reconnect`, a lost connection
-    is opened again with Twisted's backoff (`initialDelay`, `factor`, `maxDelay`, `maxRetries`)
-    and every subscription is renewed (same id); a transaction is never replayed.
+    ``factory.connect()`` fires with the protocol once CONNECTED came. The options are those of
+    every stompmodels client (`ClientOptions`). Handlers (`on`, `include`) and subscriptions
+    live here, so they outlive a connection. Give several URLs (a list or
+    ``failover:(url,url)``) to fail over: a connect tries each broker once, in turn. With
+    `reconnect` (a `Backoff`; True means ``Backoff()``) a lost connection is opened again after
+    each of its delays, to the next broker each time, and every subscription is renewed (same
+    id, ack mode and headers); a transaction is never replayed. `credentials` is called with
+    each broker's URL before every dial and returns the URL to use. `on_state` is told
+    "connected", "lost", "reconnected" and "closed".
+
+    `ssl` is Twisted's own: a connection creator from
+    ``twisted.internet.ssl.optionsForClientTLS``, or True; a ``stomp+ssl://`` URL verifies the
+    broker's certificate by default. Twisted speaks STOMP over TCP only: ``ws://`` and
+    ``wss://`` URLs are refused (use `stompmodels.ws.Client`).
     """
 
     noisy = False  # Twisted's own "Starting factory" lines
-    initialDelay = 0.1
-    maxDelay = 10
-    maxRetries = 20  # type: ignore[assignment]  # Twisted's default is None: retry forever
 
     def __init__(
         self,
-        url: str | BrokerURL | None = None,
+        url: str | list[str] | BrokerURL | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 61613,
@@ -61,59 +71,82 @@ class StompClientFactory(ReconnectingClientFactory):
         passcode: str | SecretStr | None = None,
         vhost: str = "/",
         ssl: IOpenSSLClientConnectionCreator | bool | None = None,
-        heart_beat: HeartBeat | tuple[int, int] = (10000, 10000),
+        heart_beat: HeartBeat | tuple[int, int] = DEFAULT_HEART_BEAT,
         versions: tuple[Version, ...] = VERSIONS,
         timeout: float = 10.0,
         limits: Limits | None = None,
         queue_size: int = 1000,
-        reconnect: bool = False,
-        reactor: Reactor | None = None,
+        reconnect: Backoff | bool = False,
+        credentials: Callable[[BrokerURL], BrokerURL] | None = None,
         on_state: Callable[[ConnectionEvent, BrokerURL], None] | None = None,
+        reactor: Reactor | None = None,
     ) -> None:
-        """`ssl`: a connection creator from ``twisted.internet.ssl.optionsForClientTLS``, or
-        True; a ``stomp+ssl://`` URL verifies the broker's certificate by default."""
-        urls = brokers_for(
-            url, host=host, port=port, login=login, passcode=passcode, vhost=vhost, tls=bool(ssl)
+        options = ClientOptions.build(
+            url,
+            host=host,
+            port=port,
+            login=login,
+            passcode=passcode,
+            vhost=vhost,
+            tls=bool(ssl),
+            heart_beat=heart_beat,
+            versions=versions,
+            timeout=timeout,
+            limits=limits,
+            queue_size=queue_size,
+            reconnect=reconnect,
+            credentials=credentials,
+            on_state=on_state,
         )
-        if len(urls) != 1:
-            raise ValueError("StompClientFactory connects to one broker: give one URL")
-        require_tcp(urls, "StompClientFactory")
+        require_tcp(list(options.urls), "StompClientFactory")
         if reactor is None:
             from twisted.internet import reactor as default_reactor
 
             reactor = default_reactor
-        self.url = urls[0]
+        self.options = options
         self.reactor: Reactor = reactor
-        # ReconnectingClientFactory schedules its retries on `clock` (typed there as the
-        # global reactor's interface, which a test clock does not match for mypy).
-        self.clock = reactor  # type: ignore[assignment]
-        self.heart_beat = HeartBeat(*heart_beat)
-        self.versions = versions
-        self.timeout = timeout
-        self.limits = limits
-        self.queue_size = queue_size
-        self.router = Router()
+        self.session: ClientSession[Deferred[Receipt | None], Subscription] = ClientSession(options)
+        """The session logic, shared by every connection of this factory."""
         self.current: StompProtocol | None = None
         """The protocol of the connection now open (or opening); None between connections."""
         self._ssl = ssl
-        self._reconnect = reconnect
-        self._on_state = on_state
-        self._subscriptions: dict[str, Subscription] = {}
-        # MESSAGEs delivered on earlier connections, by identity (see `_stale`).
-        self._earlier = Deliveries()
         self._ready: StompProtocol | None = None
         self._waiters: list[Deferred[StompProtocol]] = []
-        self._established = False
-        self._closing = False
         self._final: ConnectionLost | None = None
-        self._full: set[str] = set()
+        self._full: set[str] = set()  # subscriptions whose queue is full
+        self._served = False  # a connection was handed out since `connect`
+        self._untried = 0  # brokers the connect under way has not dialed yet
+        self._dialing = options.urls[0]  # the broker of the attempt under way (resolved)
+        self._connecting: Connector | None = None
+        self._delays: Iterator[float] | None = None  # the reconnect under way
+        self._retry: DelayedCall | None = None
 
     # -- what users do ---------------------------------------------------------------------
 
     @property
+    def urls(self) -> list[BrokerURL]:
+        """The brokers given, in failover order."""
+        return list(self.options.urls)
+
+    @property
+    def url(self) -> BrokerURL:
+        """The broker of the connection now open (as dialed), else the next one to try."""
+        return self.current.url if self.current is not None else self.session.next_url
+
+    @property
+    def timeout(self) -> float:
+        """The bound, in seconds, on each wait (receipts, CONNECTED, `Subscription.get`)."""
+        return self.options.timeout
+
+    @property
+    def router(self) -> Router:
+        """The handlers registered with `on` and `include`."""
+        return self.session.router
+
+    @property
     def subscriptions(self) -> Mapping[str, Subscription]:
         """Subscriptions by id (renewed on each new connection)."""
-        return dict(self._subscriptions)
+        return {id: held.sink for id, held in self.session.subscriptions.items()}
 
     @property
     def failure(self) -> ConnectionLost | None:
@@ -128,13 +161,25 @@ class StompClientFactory(ReconnectingClientFactory):
         destination: str | None = None,
         subscription: str | None = None,
     ) -> Callable[[Handler[F]], Handler[F]]:
-        """Register a handler, as `Engine.on`; a Message it takes goes to no subscription."""
-        return self.router.on(kind, where=where, destination=destination, subscription=subscription)
+        """Register a handler, as `Engine.on`; a Message it takes goes to no subscription.
+
+        It runs as each frame is read; the frame it returns is sent. If it raises, the error is
+        logged and its message NACKed where the version and ack mode allow; reading goes on.
+        """
+        return self.session.router.on(
+            kind, where=where, destination=destination, subscription=subscription
+        )
+
+    def include(self, router: Router) -> None:
+        """Consult `router`'s handlers after the ones registered so far."""
+        self.session.router.include(router)
 
     def connect(self) -> Deferred[StompProtocol]:
-        """Open a connection; fire with its protocol once CONNECTED came (fail if it did not)."""
-        self._closing, self._final, self._established = False, None, False
-        self.continueTrying = 1
+        """Open a connection, trying each broker once in turn; fire with its protocol once
+        CONNECTED came (fail if none answered)."""
+        self.session.closing = False
+        self._final, self._served, self._delays = None, False, None
+        self._untried = len(self.session.connect_order())
         ready = self.when_connected()
         self._dial()
         return ready
@@ -151,8 +196,12 @@ class StompClientFactory(ReconnectingClientFactory):
 
     def close(self, timeout: float | None = None) -> Deferred[None]:
         """Stop reconnecting and disconnect gracefully (see `StompProtocol.disconnect`)."""
-        self._closing = True
-        self.stopTrying()  # type: ignore[no-untyped-call]  # Twisted's method is not annotated
+        self.session.closing = True
+        self._cancel_retry()
+        connecting, self._connecting = self._connecting, None
+        if connecting is not None:
+            with contextlib.suppress(NotConnectingError):  # connected: closed below
+                connecting.stopConnecting()
         protocol = self.current
         closed = succeed(None) if protocol is None else protocol.disconnect(timeout)
 
@@ -162,42 +211,50 @@ class StompClientFactory(ReconnectingClientFactory):
             if failure is None or isinstance(failure, Closed):
                 failure = Closed("the client is closed")
             self._end(failure)
-            self._notify("closed")
+            self._notify("closed", self.url)
 
         return closed.addCallback(finish)
 
     # -- Twisted's calls -------------------------------------------------------------------
 
     def buildProtocol(self, addr: IAddress | None) -> StompProtocol:
-        """A protocol for a new connection."""
-        return StompProtocol(self)
-
-    def startedConnecting(self, connector: IConnector) -> None:
-        """Remember the attempt, so that `close` (through `stopTrying`) can cut it short."""
-        self.connector = connector
+        """A protocol for a new connection to the broker being dialed."""
+        self._connecting = None
+        return StompProtocol(self, self._dialing)
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         """The TCP connection could not be opened."""
-        message = reason.getErrorMessage()
-        self._after(connector, ConnectionLost(f"cannot reach {self.url}: {message}"), False)
+        self._connecting = None
+        url = self._dialing
+        self._after(url, ConnectionLost(f"cannot reach {url}: {reason.getErrorMessage()}"), False)
 
     def clientConnectionLost(self, connector: IConnector, reason: Failure) -> None:
-        """An open connection closed: reconnect, or end."""
+        """An open connection closed: fail over, reconnect, or end."""
         protocol, self.current = self.current, None
-        if protocol is not None:
-            self._earlier.absorb(protocol.delivered)
         was_ready = protocol is not None and protocol is self._ready
         self._ready = None
+        url = protocol.url if protocol is not None else self._dialing
         error = protocol.failure if protocol is not None else None
         if error is None:
-            error = ConnectionLost(f"connection to {self.url} lost: {reason.getErrorMessage()}")
-        self._after(connector, error, was_ready)
+            error = ConnectionLost(f"connection to {url} lost: {reason.getErrorMessage()}")
+        self._after(url, error, was_ready)
 
     # -- connections -----------------------------------------------------------------------
 
     def _dial(self) -> None:
+        """Connect to the session's next broker (through the credentials hook)."""
+        given = self.session.next_url
+        try:
+            url = self.session.resolve(given)
+        except Exception as exc:  # the user's hook: give up loudly rather than retry
+            logger.exception("the credentials hook failed on %s", given)
+            self._end(ConnectionLost(f"the credentials hook failed on {given}: {exc!r}"))
+            return
+        self._dialing = url
+        if not self._served:
+            self._untried -= 1
         factory: ClientFactory = self
-        tls = self._tls_options()
+        tls = self._tls_options(url)
         if tls is not None:
             from twisted.protocols.tls import TLSMemoryBIOFactory
 
@@ -206,12 +263,13 @@ class StompClientFactory(ReconnectingClientFactory):
             clock = cast(IReactorTime, self.reactor)
             wrapped = TLSMemoryBIOFactory(tls, True, cast(IProtocolFactory, self), clock)
             factory = cast(ClientFactory, wrapped)
-        self.reactor.connectTCP(self.url.host, self.url.port, factory, timeout=self.timeout)
+        connector = self.reactor.connectTCP(url.host, url.port, factory, timeout=self.timeout)
+        self._connecting = cast(Connector, connector)
 
-    def _tls_options(self) -> IOpenSSLClientConnectionCreator | None:
+    def _tls_options(self, url: BrokerURL) -> IOpenSSLClientConnectionCreator | None:
         if self._ssl is not None and not isinstance(self._ssl, bool):
             return self._ssl
-        if not (self._ssl or (self._ssl is None and self.url.tls)):
+        if not (self._ssl or (self._ssl is None and url.tls)):
             return None
         try:
             from twisted.internet.ssl import optionsForClientTLS
@@ -219,59 +277,90 @@ class StompClientFactory(ReconnectingClientFactory):
             raise ImportError(
                 "TLS with Twisted needs pyOpenSSL: pip install 'stompmodels[twisted]'"
             ) from exc
-        return optionsForClientTLS(self.url.host)
+        return optionsForClientTLS(url.host)
 
     def _connection_made(self, protocol: StompProtocol) -> None:
         self.current = protocol
-        if self._full:
-            protocol._pause()
         Deferred.fromCoroutine(self._start_session(protocol))
 
     async def _start_session(self, protocol: StompProtocol) -> None:
         """Wait for CONNECTED, renew the subscriptions, then hand the protocol out."""
         try:
             await protocol.when_connected()
-            for subscription in list(self._subscriptions.values()):
-                await protocol._resubscribe(subscription)
+            for frame in self.session.renewals():
+                await protocol._request(frame)
         except (ConnectionLost, TimeoutError, ValueError) as exc:
             error = exc if isinstance(exc, ConnectionLost) else None
             if error is None:
                 error = ConnectionLost(f"renewing subscriptions failed: {exc}")
                 protocol._fail(error, abort=True)
-            if not self._established:
-                self._fail_waiters(error)  # a first connect fails at once
+            if not self._served and self._untried == 0:
+                self._fail_waiters(error)  # the last broker of a connect failed: say so at once
             return  # clientConnectionLost decides what comes next
-        self.resetDelay()  # type: ignore[no-untyped-call]  # Twisted's method is not annotated
+        self._delays = None
         self._ready = protocol
-        self._notify("reconnected" if self._established else "connected")
-        self._established = True
+        if self._full:
+            # Paused only now: CONNECTED and the renewals' receipts must be read, else a slow
+            # consumer would make every reconnect time out.
+            self.session.pause_reading()
+            protocol._pause()
+        self._notify("reconnected" if self._served else "connected", protocol.url)
+        self._served = True
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             waiter.callback(protocol)
 
-    def _after(self, connector: IConnector, error: ConnectionLost, was_ready: bool) -> None:
-        """A connection failed or closed: try again, or end the client."""
-        if self._closing:
+    def _after(self, url: BrokerURL, error: ConnectionLost, was_ready: bool) -> None:
+        """An attempt failed or a connection closed: try the next broker, or end."""
+        session = self.session
+        if session.closing:
             error = Closed("the client is closed")  # an attempt cut short by close()
-        if not (self._established and self._reconnect) or isinstance(error, Closed):
-            self.stopTrying()  # type: ignore[no-untyped-call]  # Twisted's method is not annotated
+        if isinstance(error, Closed):
+            self._end(error)
+            return
+        session.failed_over()
+        if not self._served:  # a connect: each broker once
+            if self._untried > 0:
+                logger.warning("cannot connect to %s: %s; trying %s", url, error, session.next_url)
+                self._dial()
+            else:
+                self._end(error)
+            return
+        if not session.should_reconnect(error):
             self._end(error)
             return
         if was_ready:
-            logger.warning("lost %s: %s; reconnecting", self.url, error)
-            self._notify("lost")
-        self.retry(connector)  # type: ignore[no-untyped-call]  # Twisted's method is not annotated
-        if self.maxRetries is not None and self.retries > self.maxRetries:
-            self._end(ConnectionLost(f"gave up reconnecting to {self.url}: {error}"))
+            logger.warning("lost %s: %s; reconnecting", url, error)
+            self._notify("lost", url)
+        else:
+            logger.warning("reconnect to %s failed: %s", url, error)
+        if self._delays is None:
+            self._delays = session.reconnect_delays()
+        delay = next(self._delays, None)
+        if delay is None:
+            self._end(ConnectionLost(f"gave up reconnecting to {url}: {error}"))
+            return
+        self._retry = self.reactor.callLater(delay, self._redial)
+
+    def _redial(self) -> None:
+        self._retry = None
+        self._dial()
+
+    def _cancel_retry(self) -> None:
+        retry, self._retry = self._retry, None
+        if retry is not None and retry.active():
+            retry.cancel()
 
     def _end(self, error: ConnectionLost) -> None:
         """No more connections: fail whoever waits for one, end every subscription."""
         if self._final is None:
             self._final = error
+        self._cancel_retry()
         self._fail_waiters(error)
-        for subscription in self._subscriptions.values():
-            subscription._end(error)
-        self._subscriptions.clear()
+        for id in list(self.session.subscriptions):
+            ended = self.session.remove(id)
+            if ended is not None:
+                ended._end(error)
         self._full.clear()
 
     def _fail_waiters(self, error: ConnectionLost) -> None:
@@ -279,34 +368,35 @@ class StompClientFactory(ReconnectingClientFactory):
         for waiter in waiters:
             waiter.errback(error)
 
-    def _notify(self, event: ConnectionEvent) -> None:
-        if self._on_state is not None:
-            self._on_state(event, self.url)
+    def _notify(self, event: ConnectionEvent, url: BrokerURL) -> None:
+        on_state = self.options.on_state
+        if on_state is None:
+            return
+        try:
+            on_state(event, url)
+        except Exception:
+            logger.exception("the on_state callback failed on %r", event)
 
     # -- for protocols and subscriptions ---------------------------------------------------
-
-    def _stale(self, message: Message, command: str) -> bool:
-        """Whether `message` came on an earlier connection, so its ACK must not be sent."""
-        return self._earlier.refuses(message, command, logger)
 
     def _current(self) -> StompProtocol:
         if self.current is None:
             raise ConnectionLost("the client is not connected")
         return self.current
 
-    def _deliver(self, message: Message) -> None:
-        subscription = self._subscriptions.get(message.subscription or "")
-        if subscription is None:
-            logger.warning("MESSAGE for unknown subscription %r dropped", message.subscription)
-        else:
-            subscription._deliver(message)
-
     def _pause_reading(self, subscription: str) -> None:
-        if not self._full and self.current is not None:
-            self.current._pause()
+        """`subscription`'s queue is full: read nothing more until it drains."""
+        if not self._full:
+            self.session.pause_reading()
+            if self.current is not None:
+                self.current._pause()
         self._full.add(subscription)
 
     def _resume_reading(self, subscription: str) -> None:
+        if subscription not in self._full:
+            return
         self._full.discard(subscription)
-        if not self._full and self.current is not None:
-            self.current._resume()
+        if not self._full:
+            self.session.resume_reading(self.reactor.seconds())
+            if self.current is not None:
+                self.current._resume()

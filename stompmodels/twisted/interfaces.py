@@ -45,6 +45,12 @@ class Reactor(Clock, Protocol):
     ) -> IConnector: ...
 
 
+class Connector(Protocol):
+    """A connection attempt (`IConnector`), which `close` may cut short."""
+
+    def stopConnecting(self) -> None: ...
+
+
 class Transport(Protocol):
     """The parts of a TCP (or TLS) transport the protocol uses."""
 

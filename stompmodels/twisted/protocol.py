@@ -1,33 +1,34 @@
-"""The Twisted protocol: one STOMP connection. Bytes in go to the Engine; its replies go out.
+"""The Twisted protocol: one STOMP connection, driving the factory's `ClientSession`.
 
 The protocol owns the transport, the timers (CONNECTED, receipts, heart-beats) and logging;
-the Engine decides everything the protocol says.
+the session decides everything else: the CONNECT, what each frame from the broker means, when
+a heart-beat is due, which ACK must not be sent, what a failing handler leaves behind.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final, cast
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
-from stompmodels._client.deliveries import Deliveries
-from stompmodels._client.errors import BrokerError, Closed, ConnectionLost, HeartbeatTimeout
-from stompmodels._client.transport import connect_frame
-from stompmodels._engine import Engine, Reaction
-from stompmodels._frames import ClientFrame, Connected, Error, Message, Receipt
-from stompmodels._heartbeat import EOL, peer_deadline
+from stompmodels._client.errors import BrokerError, Closed, ConnectionLost
+from stompmodels._client.session import Deliver, Dispatch, Dropped, Failed, Opened, Settled
+from stompmodels._client.url import BrokerURL
+from stompmodels._engine import Engine
+from stompmodels._frames import ClientFrame, Connected, Message, Receipt
+from stompmodels._headers import AckMode
+from stompmodels._heartbeat import EOL
 from stompmodels._registry import F, Handler
 from stompmodels._state import State
 
-from .commands import StompCommands
 from .deferreds import OneShot, bounded
 from .interfaces import DelayedCall, Transport
-from .subscription import Subscription
+from .subscription import MessageCallback, Subscription
 
 if TYPE_CHECKING:
     from .factory import StompClientFactory
@@ -38,34 +39,31 @@ ABORT_AFTER: Final = 1.0
 """Seconds a closing connection may take to flush before it is cut (a peer may never close)."""
 
 
-class StompProtocol(StompCommands, Protocol):
+class StompProtocol(Protocol):
     """One STOMP connection, built by `StompClientFactory`.
 
     The methods that send a frame return a Deferred. With a receipt it fires with the RECEIPT
     once the broker confirms (within the factory's `timeout`, else TimeoutError); without one
     it fires at once with None. It fails with ConnectionLost (BrokerError after an ERROR,
     HeartbeatTimeout after silence) once the connection is gone, and with LocalProtocolError
-    when the session forbids the frame.
+    when the session forbids the frame. Nothing raises.
     """
 
-    def __init__(self, factory: StompClientFactory) -> None:
+    def __init__(self, factory: StompClientFactory, url: BrokerURL) -> None:
         self.factory = factory
-        self.client = factory
-        self.url = factory.url
-        self.engine = Engine(limits=factory.limits, auto_ack=False)
-        self.engine.include(factory.router)
+        self.client = factory  # typed: Twisted's Protocol.factory is Any
+        self.session = factory.session
+        self.url = url
+        """The broker of this connection (after the credentials hook)."""
+        self.engine = Engine(limits=self.session.options.limits, auto_ack=False)
+        """The Engine of this connection's session (the session's, once the connection is made)."""
         self.failure: ConnectionLost | None = None
         """Why the connection ended (a `Closed` after `disconnect`); None while it is open."""
-        self.last_sent = self.last_received = factory.reactor.seconds()
         self._clock = factory.reactor
         self._out: Transport | None = None
         self._connected: OneShot[Connected] = OneShot()
         self._closed: OneShot[None] = OneShot()
-        self._receipts: dict[str, Deferred[Receipt | None]] = {}
-        # The MESSAGEs this connection delivered: their ack ids name this session.
-        self.delivered = Deliveries()
         self._timers: dict[str, DelayedCall] = {}
-        self._tick = 0.0
 
     # -- what users do ---------------------------------------------------------------------
 
@@ -85,8 +83,160 @@ class StompProtocol(StompCommands, Protocol):
         destination: str | None = None,
         subscription: str | None = None,
     ) -> Callable[[Handler[F]], Handler[F]]:
-        """Register a handler, as `Engine.on` (on the factory: it stays after a reconnect)."""
+        """Register a handler (on the factory: it stays after a reconnect); see its `on`."""
         return self.client.on(kind, where=where, destination=destination, subscription=subscription)
+
+    def send(
+        self,
+        destination: str,
+        body: bytes | str = b"",
+        *,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = False,
+        transaction: str | None = None,
+        omit_content_length: bool = False,
+    ) -> Deferred[Receipt | None]:
+        """Send a message; with `receipt`, fire with the broker's RECEIPT."""
+        if receipt:
+            return maybeDeferred(
+                lambda: self._request(
+                    self.engine.send(
+                        destination,
+                        body,
+                        content_type=content_type,
+                        headers=headers,
+                        receipt=True,
+                        transaction=transaction,
+                        omit_content_length=omit_content_length,
+                    )
+                )
+            )
+        return maybeDeferred(
+            self._write_encoded,
+            lambda: self.engine.encode_send(
+                destination,
+                body,
+                content_type=content_type,
+                headers=headers,
+                transaction=transaction,
+                omit_content_length=omit_content_length,
+            ),
+        )
+
+    def subscribe(
+        self,
+        destination: str,
+        *,
+        ack: AckMode = "auto",
+        id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = True,
+        prefetch: int | None = None,
+        callback: MessageCallback | None = None,
+    ) -> Deferred[Subscription]:
+        """Subscribe; messages go to `callback`, else to the subscription's `get()`.
+
+        ACK them (unless `ack` is auto) with `protocol.ack` or `subscription.ack`. The broker
+        sends at most `prefetch` unacknowledged messages (by default, when messages are
+        acknowledged, as many as the factory's `queue_size`).
+        """
+
+        def start() -> Deferred[Subscription]:
+            self._check_writable()
+            session = self.session
+            frame = session.subscribe(
+                destination, ack=ack, id=id, headers=headers, receipt=receipt, prefetch=prefetch
+            )
+            subscription = Subscription(self.client, frame, callback, session.options.queue_size)
+            session.add(frame, subscription)  # before it is written: a MESSAGE may follow at once
+
+            def refused(failure: Failure) -> Failure:
+                session.remove(subscription.id)
+                return failure
+
+            try:
+                confirmed = self._request(frame)
+            except Exception:
+                session.remove(subscription.id)
+                raise
+            return confirmed.addCallbacks(lambda _: subscription, refused)
+
+        return maybeDeferred(start)
+
+    def unsubscribe(
+        self, subscription: Subscription | str, *, receipt: bool = True
+    ) -> Deferred[Receipt | None]:
+        """End a subscription (given as itself or by id)."""
+
+        def stop() -> Deferred[Receipt | None]:
+            id = subscription if isinstance(subscription, str) else subscription.id
+            confirmed = self._request(self.engine.unsubscribe(id, receipt=receipt))
+            ended = self.session.remove(id)
+            if ended is not None:
+                ended._end(Closed(f"subscription {id} ended"))
+            self.client._resume_reading(id)  # its full queue holds the reader back no more
+            return confirmed
+
+        return maybeDeferred(stop)
+
+    def ack(
+        self, message: Message, *, transaction: str | None = None, receipt: bool = False
+    ) -> Deferred[Receipt | None]:
+        """Acknowledge `message` with the headers of the negotiated version.
+
+        A message received before a reconnect is not acknowledged (fires with None): the broker
+        took it back when that connection ended, and delivers it again.
+        """
+        stale = self.session.stale(message, "ACK")
+        if stale is not None:
+            logger.info("%s", stale)
+            return succeed(None)
+        if receipt:
+            return maybeDeferred(
+                lambda: self._request(
+                    self.engine.ack(message, transaction=transaction, receipt=True)
+                )
+            )
+        return maybeDeferred(
+            self._write_encoded, lambda: self.engine.encode_ack(message, transaction=transaction)
+        )
+
+    def nack(
+        self, message: Message, *, transaction: str | None = None, receipt: bool = False
+    ) -> Deferred[Receipt | None]:
+        """Reject `message` (STOMP 1.1+); like `ack`, not for a message from before a reconnect."""
+        stale = self.session.stale(message, "NACK")
+        if stale is not None:
+            logger.info("%s", stale)
+            return succeed(None)
+        return maybeDeferred(
+            lambda: self._request(
+                self.engine.nack(message, transaction=transaction, receipt=receipt)
+            )
+        )
+
+    def begin(self, *, receipt: bool = True) -> Deferred[str]:
+        """Begin a transaction; fire with its id (pass it as `transaction=` to send/ack/nack).
+
+        A transaction belongs to this connection: it is never replayed after a reconnect.
+        """
+
+        def start() -> Deferred[str]:
+            frame = self.engine.begin(receipt=receipt)
+            return self._request(frame).addCallback(lambda _: frame.transaction)
+
+        return maybeDeferred(start)
+
+    def commit(self, transaction: str, *, receipt: bool = True) -> Deferred[Receipt | None]:
+        """Commit `transaction`."""
+        return maybeDeferred(
+            lambda: self._request(self.engine.commit(transaction, receipt=receipt))
+        )
+
+    def abort(self, transaction: str, *, receipt: bool = True) -> Deferred[Receipt | None]:
+        """Abort `transaction`."""
+        return maybeDeferred(lambda: self._request(self.engine.abort(transaction, receipt=receipt)))
 
     def disconnect(self, timeout: float | None = None) -> Deferred[None]:
         """Close gracefully: DISCONNECT, wait (bounded) for its RECEIPT, then close the socket.
@@ -94,11 +244,8 @@ class StompProtocol(StompCommands, Protocol):
         Fires once the connection is closed, whatever happened on the way.
         """
         closed = self._closed.wait()
-        if self.failure is None and self.engine.state is State.CONNECTED:
-            frame = self.engine.disconnect()
-            assert frame.receipt is not None
-            self._send(frame)
-            confirmed = self._expect(frame.receipt, frame.command, timeout)
+        if self.failure is None and self._out is not None and self.engine.state is State.CONNECTED:
+            confirmed = self._request(self.engine.disconnect(), timeout)
             confirmed.addCallbacks(lambda _: self._close(), self._disconnect_unconfirmed)
         else:
             self._close()
@@ -107,32 +254,44 @@ class StompProtocol(StompCommands, Protocol):
     # -- Twisted's calls -------------------------------------------------------------------
 
     def connectionMade(self) -> None:
-        """Send CONNECT and start the clock for CONNECTED."""
+        """Begin the session: send CONNECT, and start the clock for CONNECTED."""
         self._out = cast(Transport, self.transport)
-        self.last_sent = self.last_received = self._clock.seconds()
+        connect = self.session.begin(self.url, self._clock.seconds())
+        self.engine = self.session.engine
         self.client._connection_made(self)
-        timeout = self.client.timeout
+        timeout = self.session.options.timeout
         self._later("connect", timeout, self._connect_timed_out, timeout)
-        client = self.client
-        self._send(connect_frame(self.engine, self.url, client.heart_beat, client.versions))
+        self._write(connect)
 
     def dataReceived(self, data: bytes) -> None:
-        """Feed the Engine; act on what each server frame did."""
+        """Hand the bytes to the session; act on what they mean, in order."""
         if self.failure is not None:
             return  # the session is over: what still arrives is dropped
-        self.last_received = self._clock.seconds()  # any byte counts as life
-        try:
-            reactions = self.engine.receive(data)
-        except ValueError as exc:  # ProtocolError, or a handler's mistake
-            self._fail(ConnectionLost(f"connection to {self.url} failed: {exc}"), abort=True)
-            return
-        for reaction in reactions:
+        for action in self.session.receive(data, self._clock.seconds()):
             if self._ended():
-                return  # an ERROR ended the session: nothing after it is acted on
-            self._dispatch(reaction)
+                return  # closed meanwhile (by a callback, say): nothing after is acted on
+            if isinstance(action, Deliver):
+                logger.debug("received %r", action.message)
+                action.sink._deliver(action.message)
+            elif isinstance(action, Dispatch):
+                logger.debug("received %r", action.frame)
+                self._run_handler(action)
+            elif isinstance(action, Settled):
+                logger.debug("received %r", action.frame)
+                for waiter in action.waiters:
+                    if not waiter.called:
+                        waiter.callback(action.frame)
+            elif isinstance(action, Opened):
+                logger.debug("received %r", action.frame)
+                self._opened(action.frame)
+            elif isinstance(action, Dropped):
+                logger.warning("%s", action.reason)
+            elif isinstance(action, Failed):
+                # ERROR: the broker closes its end; broken bytes: nothing more is worth reading.
+                self._fail(action.error, abort=not isinstance(action.error, BrokerError))
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
-        """Fail what still waits; tell the factory (which may reconnect)."""
+        """Fail what still waits; the factory (told by Twisted) may reconnect."""
         self._out = None
         if isinstance(reason.value, ConnectionDone):
             self._fail(ConnectionLost(f"{self.url} closed the connection"))
@@ -144,62 +303,44 @@ class StompProtocol(StompCommands, Protocol):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _dispatch(self, reaction: Reaction) -> None:
-        frame = reaction.frame
-        logger.debug("received %r", frame)
-        self._write_bytes(reaction.reply)
-        if isinstance(frame, Connected):
-            self._cancel_timer("connect")
-            logger.info(
-                "connected to %s: STOMP %s, session %s",
-                self.url,
-                self.engine.version,
-                self.engine.session,
-            )
-            self._start_heartbeats()
-            self._connected.fire(frame)
-        elif isinstance(frame, Receipt):
-            for receipt in reaction.receipts:
-                waiter = self._receipts.pop(receipt, None)
-                if waiter is not None and not waiter.called:
-                    waiter.callback(frame)
-        elif isinstance(frame, Error):
-            self._fail(BrokerError(frame))
-        elif isinstance(frame, Message) and not reaction.handled:
-            self.delivered.add(frame)
-            self.client._deliver(frame)
+    def _opened(self, frame: Connected) -> None:
+        self._cancel_timer("connect")
+        logger.info("%s", self.session.describe())
+        tick = self.session.heartbeat_tick
+        if tick is not None:
+            self._later("heart-beat", tick, self._beat, tick)
+        self._connected.fire(frame)
 
-    def _resubscribe(self, subscription: Subscription) -> Deferred[Receipt | None]:
-        frame = self.engine.subscribe(
-            subscription.destination,
-            ack=subscription.ack_mode,
-            id=subscription.id,
-            headers=subscription.headers,
-            receipt=True,
-        )
-        return self._request(frame)
+    def _run_handler(self, action: Dispatch) -> None:
+        """Run a registered handler inline; its exception is logged, never the connection's."""
+        handler, frame = action
+        outcome = self.session.run_handler(handler, frame)
+        if outcome.error is not None:
+            name = getattr(handler, "__qualname__", repr(handler))
+            logger.error("handler %s failed on %s", name, frame.command, exc_info=outcome.error)
+        self._write(outcome.data)
 
     # -- writing and receipts --------------------------------------------------------------
 
-    def _request(self, frame: ClientFrame) -> Deferred[Receipt | None]:
+    def _request(
+        self, frame: ClientFrame, timeout: float | None = None
+    ) -> Deferred[Receipt | None]:
         """Send `frame`; a Deferred of its RECEIPT if it asks for one, else of None."""
-        self._send(frame)
+        self._check_writable()
+        data = self.engine.encode(frame)  # checks the frame against the session
         receipt: str | None = getattr(frame, "receipt", None)
-        if receipt is None:
-            return succeed(None)
-        return self._expect(receipt, frame.command)
+        waiter: Deferred[Receipt | None] = (
+            succeed(None) if receipt is None else self._expect(receipt, frame, timeout)
+        )
+        self._write(data)
+        return waiter
 
-    def _request_bytes(self, encode: Callable[[], bytes]) -> Deferred[Receipt | None]:
+    def _write_encoded(self, encode: Callable[[], bytes]) -> Deferred[Receipt | None]:
+        """Write what `encode` returns (an `Engine.encode_*` call: the frame's checks and
+        effects without building the frame)."""
         self._check_writable()
-        self._write_bytes(encode())
+        self._write(encode())
         return succeed(None)
-
-    def _send(self, frame: ClientFrame) -> None:
-        """Encode `frame` through the Engine (which checks it) and write it."""
-        self._check_writable()
-        data = self.engine.encode(frame)
-        logger.debug("sent %r", frame)  # models hide the passcode
-        self._write_bytes(data)
 
     def _check_writable(self) -> None:
         if self.failure is not None:
@@ -207,26 +348,30 @@ class StompProtocol(StompCommands, Protocol):
         if self._out is None:
             raise ConnectionLost(f"not connected to {self.url}")
 
-    def _write_bytes(self, data: bytes) -> None:
+    def _write(self, data: bytes) -> None:
         if data and self._out is not None and self.failure is None:
+            logger.debug("sent %r", self.session.sent(data))  # parsed only if logged
             self._out.write(data)
-            self.last_sent = self._clock.seconds()
+            self.session.last_sent = self._clock.seconds()
 
     def _expect(
-        self, receipt: str, command: str, timeout: float | None = None
+        self, receipt: str, frame: ClientFrame, timeout: float | None
     ) -> Deferred[Receipt | None]:
-        waiter: Deferred[Receipt | None] = Deferred(lambda _: self._drop_receipt(receipt))
-        self._receipts[receipt] = waiter
-        limit = self.client.timeout if timeout is None else timeout
-        bounded(waiter, self._clock, limit, f"no RECEIPT for {command} within {limit} s")
-        return waiter.addErrback(self._forget_receipt, receipt)
+        waiter: Deferred[Receipt | None] = Deferred(lambda _: self._forget(receipt))
+        self.session.expect(receipt, waiter)
+        limit = self.session.options.timeout if timeout is None else timeout
+        bounded(waiter, self._clock, limit, f"no RECEIPT for {frame.command} within {limit} s")
+        return waiter.addErrback(self._forget_on_error, receipt)
 
-    def _forget_receipt(self, failure: Failure, receipt: str) -> Failure:
-        self._drop_receipt(receipt)
+    def _forget_on_error(self, failure: Failure, receipt: str) -> Failure:
+        self._forget(receipt)
         return failure
 
-    def _drop_receipt(self, receipt: str) -> None:
-        self._receipts.pop(receipt, None)  # timed out or cancelled: a late RECEIPT is ignored
+    def _forget(self, receipt: str) -> None:
+        # Timed out or cancelled: a late RECEIPT is ignored. Only while this connection is the
+        # session's: a later one may use the same receipt id.
+        if self.failure is None:
+            self.session.forget(receipt)
 
     def _disconnect_unconfirmed(self, failure: Failure) -> None:
         if self.failure is None:
@@ -237,36 +382,33 @@ class StompProtocol(StompCommands, Protocol):
             )
         self._close()
 
-    # -- heart-beats -----------------------------------------------------------------------
+    # -- heart-beats and flow --------------------------------------------------------------
 
-    def _start_heartbeats(self) -> None:
-        intervals = [ms for ms in self.engine.heart_beat if ms]
-        if intervals:
-            self._tick = min(intervals) / 1000 / 2
-            self._later("heart-beat", self._tick, self._beat)
-
-    def _beat(self) -> None:
+    def _beat(self, tick: float) -> None:
         """Send an EOL when one is due; end the connection when the broker fell silent."""
         now = self._clock.seconds()
-        send_ms, receive_ms = self.engine.heart_beat
-        if send_ms and now - self.last_sent >= send_ms / 1000 - self._tick:
-            self._write_bytes(EOL)
-        deadline = peer_deadline(self.last_received, receive_ms)
-        if deadline is not None and now > deadline:
-            silence = now - self.last_received
-            error = HeartbeatTimeout(
-                f"{self.url} sent nothing for {silence:.1f} s "
-                f"(a heart-beat every {receive_ms} ms was agreed)"
-            )
-            self._fail(error, abort=True)
+        session = self.session
+        if session.heartbeat_due(now) and self._out is not None:
+            self._out.write(EOL)
+            session.last_sent = now
+        timeout = session.overdue(now)  # never while reading is paused
+        if timeout is not None:
+            self._fail(timeout, abort=True)
             return
-        self._later("heart-beat", self._tick, self._beat)
+        self._later("heart-beat", tick, self._beat, tick)
+
+    def _pause(self) -> None:
+        if self._out is not None and self.failure is None:
+            self._out.pauseProducing()
+
+    def _resume(self) -> None:
+        if self._out is not None and self.failure is None:
+            self._out.resumeProducing()
 
     # -- ending ----------------------------------------------------------------------------
 
     def _connect_timed_out(self, timeout: float) -> None:
-        error = ConnectionLost(f"no answer from {self.url} within {timeout} s")
-        self._fail(error, abort=True)
+        self._fail(ConnectionLost(f"no answer from {self.url} within {timeout} s"), abort=True)
 
     def _ended(self) -> bool:
         return self.failure is not None  # a method: mypy keeps no narrowing across its call
@@ -278,13 +420,13 @@ class StompProtocol(StompCommands, Protocol):
         """End the session with `error`: fail every waiter, stop the timers, close."""
         if self.failure is not None:
             return
+        waiters: list[Deferred[Receipt | None]] = []
+        if self.engine is self.session.engine:  # this connection is the session's current one
+            error, waiters = self.session.connection_lost(error)
         self.failure = error
-        if self.engine.state is not State.CLOSED:
-            self.engine.connection_lost()
         logger.log(logging.DEBUG if isinstance(error, Closed) else logging.WARNING, "%s", error)
         self._cancel_timers()
-        receipts, self._receipts = self._receipts, {}
-        for waiter in receipts.values():
+        for waiter in waiters:
             if not waiter.called:
                 waiter.errback(error)
         self._connected.fail(error)
@@ -296,14 +438,6 @@ class StompProtocol(StompCommands, Protocol):
         else:
             out.loseConnection()
             self._later("abort", ABORT_AFTER, out.abortConnection)
-
-    def _pause(self) -> None:
-        if self._out is not None and self.failure is None:
-            self._out.pauseProducing()
-
-    def _resume(self) -> None:
-        if self._out is not None and self.failure is None:
-            self._out.resumeProducing()
 
     def _later(self, name: str, delay: float, call: Callable[..., object], *args: object) -> None:
         def run() -> None:

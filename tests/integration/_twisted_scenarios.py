@@ -16,8 +16,10 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Final
 
+from pydantic import SecretStr
 from twisted.internet import task
 from twisted.internet.defer import CancelledError, Deferred, DeferredList
 from twisted.internet.threads import deferToThread
@@ -25,6 +27,7 @@ from twisted.internet.threads import deferToThread
 from stompmodels import VERSIONS, AckMode, Message
 from stompmodels.twisted import (
     BrokerError,
+    BrokerURL,
     ConnectionEvent,
     ConnectionLost,
     Reactor,
@@ -45,6 +48,7 @@ QUIET: Final = 0.3  # how long "nothing arrives" is watched for
 # makes the queue, so every scenario subscribes before it sends). ActiveMQ ignores it.
 QUEUE_ARGS: Final = {"x-expires": "300000"}
 RECONNECT_VHOST: Final = "stompmodels-twisted-reconnect"
+CLOSED_PORT: Final = 1  # nothing listens there: a connection is refused at once
 
 
 class Context:
@@ -388,6 +392,32 @@ async def reconnect(ctx: Context) -> Observations:
     return result
 
 
+async def failover_and_credentials(ctx: Context) -> Observations:
+    """A failover list whose first broker refuses connections: the next one is used, with
+    the passcode the credentials hook gives (the URLs carry a wrong one)."""
+    broker = ctx.broker
+    dead = f"stomp://{broker.login}:wrong@{broker.host}:{CLOSED_PORT}/"
+    dialed: list[str] = []
+
+    def fresh(url: BrokerURL) -> BrokerURL:
+        dialed.append(f"{url.host}:{url.port}")
+        return replace(url, passcode=SecretStr(broker.passcode))
+
+    factory = ctx.factory(
+        f"failover:({dead},{broker.url_for(broker.login, 'wrong')})", credentials=fresh
+    )
+    try:
+        stomp = await factory.connect()
+        queue = queue_name("failover")
+        subscription = await subscribe(stomp, queue)
+        await stomp.send(queue, "via the second broker", receipt=True)
+        message = await subscription.get()
+        port = factory.url.port
+    finally:
+        await factory.close()
+    return {"dialed": dialed, "text": message.text, "port": port}
+
+
 SCENARIOS: Final[dict[str, Scenario]] = {
     scenario.__name__: scenario
     for scenario in (
@@ -401,6 +431,7 @@ SCENARIOS: Final[dict[str, Scenario]] = {
         error_after_a_bad_ack,
         refused_login,
         reconnect,
+        failover_and_credentials,
     )
 }
 

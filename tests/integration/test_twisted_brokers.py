@@ -169,6 +169,15 @@ def test_a_cut_connection_is_renewed_with_its_subscription(rabbitmq: Broker) -> 
     assert seen["new_transactions"] == []
 
 
+def test_a_failover_list_and_the_credentials_hook(broker: Broker) -> None:
+    """The first broker refuses the connection; the second is dialed with the passcode the
+    hook gives, each URL passed to the hook as given."""
+    seen = observed(broker, "failover_and_credentials")
+    assert seen["dialed"] == [f"{broker.host}:1", f"{broker.host}:{broker.port}"]
+    assert seen["text"] == "via the second broker"
+    assert seen["port"] == broker.port
+
+
 # -- the examples --------------------------------------------------------------------------
 
 
