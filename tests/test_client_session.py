@@ -166,6 +166,17 @@ def test_a_forgotten_receipt_is_ignored_when_it_comes_late() -> None:
     assert settled.waiters == ()
 
 
+def test_forgetting_a_waiter_leaves_another_parked_on_the_same_receipt_id() -> None:
+    session, _ = opened()
+    session.expect("receipt-1", "this connection's waiter")
+    session.forget("receipt-1", "an earlier connection's waiter")  # ids start again per Engine
+    session.forget("receipt-2", "nobody")
+    assert session.connection_lost(ConnectionLost("x"))[1] == ["this connection's waiter"]
+    session.expect("receipt-1", "w")
+    session.forget("receipt-1", "w")
+    assert session.connection_lost(ConnectionLost("x"))[1] == []
+
+
 def test_messages_go_to_their_subscription_s_sink_and_unknown_ones_are_dropped() -> None:
     session, server = opened()
     ident = subscribed(session, server)

@@ -300,9 +300,11 @@ class ClientSession(Generic[W, S]):
         """Park `waiter` on `receipt`: a RECEIPT settles it, a lost connection fails it."""
         self._receipts[receipt] = waiter
 
-    def forget(self, receipt: str) -> None:
-        """Stop waiting for `receipt` (timed out): a late RECEIPT is ignored."""
-        self._receipts.pop(receipt, None)
+    def forget(self, receipt: str, waiter: W | None = None) -> None:
+        """Stop waiting for `receipt` (timed out): a late RECEIPT is ignored. With `waiter`,
+        only if that is the one parked there (receipt ids start again on each connection)."""
+        if waiter is None or self._receipts.get(receipt) is waiter:
+            self._receipts.pop(receipt, None)
 
     # -- what the broker sends -------------------------------------------------------------
 

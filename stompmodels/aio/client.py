@@ -482,7 +482,7 @@ class Client:
                 async with asyncio.timeout(self.timeout):
                     await waiter
             except TimeoutError:
-                session.forget(receipt or "")
+                session.forget(receipt or "", waiter)
                 raise TimeoutError(
                     f"no RECEIPT for {frame.command} within {self.timeout} s"
                 ) from None
