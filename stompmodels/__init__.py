@@ -1,6 +1,5 @@
 """stompmodels: typed STOMP 1.0/1.1/1.2 frames, a fast incremental decoder, a sans-IO engine."""
 
-from ._builders import Subscription
 from ._decoder import FrameDecoder, parse_frame
 from ._engine import Engine, Reaction
 from ._errors import LocalProtocolError, ProtocolError
@@ -29,7 +28,7 @@ from ._heartbeat import negotiate_heart_beat, next_heart_beat_at, peer_deadline,
 from ._limits import Limits
 from ._registry import Handler, Router
 from ._spec import VERSIONS, Version
-from ._state import State
+from ._state import State, Subscription
 
 __all__ = [
     "VERSIONS",

@@ -222,3 +222,6 @@ def parse_frame(data: bytes, version: Version = "1.2") -> Frame:
     if len(frames) > 1:
         raise ProtocolError("more than one frame", offset=None)
     return frames[0]
+
+
+FrameModel._parse_frame = staticmethod(parse_frame)  # what `FrameModel.from_wire` decodes with

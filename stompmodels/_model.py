@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Final, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -79,6 +79,9 @@ class FrameModel(BaseModel):
     what the decoder checked proves nothing. Tests compare such frames with validated ones."""
     plan: ClassVar[Plan[Any]]
     """The class's facts in one plain object, for the paths that run once per frame."""
+    _parse_frame: ClassVar[Callable[[bytes, Version], FrameModel]]
+    """The decoder's `parse_frame`, which `from_wire` uses: set by `_decoder`, which needs the
+    frame models (so this module cannot import it)."""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -203,9 +206,7 @@ class FrameModel(BaseModel):
     @classmethod
     def from_wire(cls, data: bytes, version: Version = "1.2") -> Self:
         """Decode one complete frame of this command; anything else is a ProtocolError."""
-        from ._decoder import parse_frame
-
-        frame = parse_frame(data, version)
+        frame = FrameModel._parse_frame(data, version)
         if not isinstance(frame, cls):
             raise ProtocolError(f"expected a {cls.__name__} frame, got {frame.command}")
         return frame

@@ -4,10 +4,10 @@ and what each frame does to the session beyond the table."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from ._builders import Subscription
 from ._errors import LocalProtocolError, ProtocolError
 from ._frames import (
     Abort,
@@ -28,7 +28,7 @@ from ._frames import (
     Subscribe,
     Unsubscribe,
 )
-from ._headers import HeartBeat
+from ._headers import AckMode, HeartBeat
 from ._heartbeat import negotiate_heart_beat
 from ._model import FrameModel
 from ._spec import VERSIONS, Version
@@ -91,6 +91,15 @@ ROWS: Final[dict[State, dict[Input, State]]] = {
 }
 """TRANSITIONS by state, so that a step is looked up by its type alone (an enum member's hash
 runs Python code; a class's does not)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A subscription the engine sent: its id (None for a 1.0 SUBSCRIBE without one)."""
+
+    id: str | None
+    destination: str
+    ack: AckMode
 
 
 class SessionRules:
