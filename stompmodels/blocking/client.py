@@ -13,47 +13,90 @@ with Client("stomp://guest:guest@127.0.0.1:61613/") as client:
 Every call that waits is bounded by the client's `timeout` (or the one given), and fails at once
 with ConnectionLost (BrokerError, HeartbeatTimeout) when the connection ends. The one wait
 without a deadline is iterating a subscription (`for message in subscription`), which ends when
-the subscription or the connection does. A reader thread reads the socket; handlers registered
-with `client.on` run on a dispatcher thread, so a slow handler never delays the reading of
-heart-beats. `blocking.threads` describes the threads, `blocking.connection` the locks.
+the subscription or the connection does.
+
+The client drives a `ClientSession` (the session logic every client shares) with daemon threads:
+- reader: the only thread that reads the socket. It hands the bytes to the session (any byte is
+  life), settles receipt waiters, and puts each MESSAGE into its subscription's bounded channel,
+  or a handler's frame into the dispatcher's. It never runs user code, so a slow handler cannot
+  keep heart-beats from being read. When a channel is full (a consumer lags) it waits for room,
+  and TCP pushes back on the broker; meanwhile the session does not judge the broker's silence,
+  and the deadline restarts when reading resumes.
+- heart-beat: sends an EOL when one is due, and fails the connection with HeartbeatTimeout once
+  the broker has been silent past the deadline.
+- dispatcher: runs the handlers registered with `on`, one frame at a time, in arrival order, and
+  sends the frame a handler returns (or, if it raised, the NACK the session asks for).
+- reconnect: when a session that was up is lost and `reconnect` is on, whatever thread saw the
+  loss (reader, heart-beat or a writer) wakes the waiters and starts this thread, so the reader
+  never reconnects, sleeps or runs user code. It waits (bounded) for the old connection's threads,
+  then sleeps each backoff delay (cut short by `close`) and tries the next broker in turn: a new
+  socket, CONNECT, and the subscriptions renewed (their channels, and the messages in them,
+  stay). When the attempts run out, the subscriptions end with the error. `on_state` callbacks
+  run on the thread that caused the event: "lost" and "reconnected" on this one.
+
+Locks: `_write_lock` orders all writes (frames and heart-beats); `_lock` guards the session (its
+Engine, which is not thread-safe, receipts and subscriptions) and the client's connection state.
+A writer takes the write lock, then `_lock` to encode the frame, lets `_lock` go and writes; the
+reader only takes `_lock`. So there is no lock cycle, and a long write never stalls reading.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl as ssl_module
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Self
+from typing import Final, Self, TypeVar
 
 from pydantic import SecretStr
 
 from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import (
     BrokerError,
+    Closed,
     ConnectionEvent,
     ConnectionLost,
     HeartbeatTimeout,
+    describe_error,
 )
-from stompmodels._client.transport import subscribe_headers
-from stompmodels._client.url import BrokerURL, brokers_for, require_tcp
+from stompmodels._client.options import ClientOptions
+from stompmodels._client.session import (
+    ClientSession,
+    Deliver,
+    Dispatch,
+    Dropped,
+    Failed,
+    Opened,
+    Settled,
+)
+from stompmodels._client.transport import ssl_context_for
+from stompmodels._client.url import BrokerURL, require_tcp
+from stompmodels._engine import Engine
 from stompmodels._errors import LocalProtocolError
-from stompmodels._frames import Connected, Message, Subscribe
+from stompmodels._frames import ClientFrame, Connected, Message, ServerFrame
 from stompmodels._headers import AckMode, HeartBeat
+from stompmodels._heartbeat import EOL
 from stompmodels._limits import Limits
 from stompmodels._registry import F, Handler, Router
 from stompmodels._spec import VERSIONS, Version
+from stompmodels._state import State
 
-from .connection import Inbox
-from .reconnect import Reconnecting
 from .subscription import Subscription
-from .sync import Channel, fresh
+from .sync import SLICE, Channel, Waiter, fresh
 
 logger = logging.getLogger("stompmodels.blocking")
 
+_READ_SIZE: Final = 64 * 1024
+_C = TypeVar("_C", bound=ClientFrame)
+_T = TypeVar("_T")
 
-class Client(Reconnecting):
+
+class Client:
     """A blocking STOMP client.
 
     ``with Client("stomp://guest:guest@127.0.0.1:61613/") as client:`` connects, and disconnects
@@ -85,25 +128,59 @@ class Client(Reconnecting):
         credentials: Callable[[BrokerURL], BrokerURL] | None = None,
         on_state: Callable[[ConnectionEvent, BrokerURL], None] | None = None,
     ) -> None:
-        urls = brokers_for(
-            url, host=host, port=port, login=login, passcode=passcode, vhost=vhost, tls=bool(ssl)
-        )
-        require_tcp(urls, "the blocking client")
-        super().__init__(
-            urls,
-            ssl=ssl,
-            heart_beat=HeartBeat(*heart_beat),
+        options = ClientOptions.build(
+            url,
+            host=host,
+            port=port,
+            login=login,
+            passcode=passcode,
+            vhost=vhost,
+            tls=bool(ssl),
+            heart_beat=heart_beat,
             versions=versions,
             timeout=timeout,
             limits=limits,
             queue_size=queue_size,
-            reconnect=Backoff() if reconnect is True else reconnect or None,
+            reconnect=reconnect,
             credentials=credentials,
+            on_state=on_state,
         )
-        self._on_state = on_state
+        require_tcp(list(options.urls), "the blocking client")
+        self.timeout = timeout
+        self._session: ClientSession[Waiter[None], Channel[Message]] = ClientSession(options)
+        self._ssl = ssl
+        self._sock: socket.socket | None = None
+        self._write_lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._stop = threading.Event()  # set when the current connection ends
+        self._halt = threading.Event()  # set by close: stop reconnecting
+        self._threads: list[threading.Thread] = []
+        self._workers: list[threading.Thread] = []  # the current connection's reader, heart-beat
+        self._dispatcher: threading.Thread | None = None
+        self._reconnector: threading.Thread | None = None
+        self._connected: Waiter[Connected] = Waiter("CONNECTED")
+        self._jobs: Channel[Dispatch] = Channel(options.queue_size)
+        self._failure: ConnectionLost | None = None  # why the current connection ended
+        self._attempting = False  # a connect (or reconnect) is under way: it handles failures
+        self._ended = False  # the subscriptions and the dispatcher have been ended
 
     def __repr__(self) -> str:
         return f"Client({str(self.url)!r}, state={self.engine.state.value!r})"
+
+    @property
+    def urls(self) -> list[BrokerURL]:
+        """The brokers, in failover order."""
+        return list(self._session.options.urls)
+
+    @property
+    def url(self) -> BrokerURL:
+        """The broker of the current connection (as the credentials hook gave it)."""
+        return self._session.url
+
+    @property
+    def engine(self) -> Engine:
+        """The Engine of the current connection (a new one on each reconnect)."""
+        return self._session.engine
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -126,9 +203,32 @@ class Client(Reconnecting):
         BrokerError if it refuses the session (bad credentials, unknown vhost, no common version).
         Several brokers are tried in turn, each once.
         """
-        connected = self._open()
-        self._notify("connected")
-        return connected
+        if self._dispatcher is not None:
+            raise LocalProtocolError("this client has already connected once; make a new one")
+        self._attempting = True
+        self._dispatcher = self._start(self._dispatch_loop, "dispatcher")
+        session = self._session
+        error: ConnectionLost | None = None
+        with self._lock:
+            order = session.connect_order()
+        for url in order:
+            try:
+                connected = self._attempt(url)
+            except ConnectionLost as exc:
+                error = exc
+                with self._lock:
+                    session.failed_over()
+                continue
+            self._notify("connected")
+            return connected
+        assert error is not None
+        with self._lock:
+            self._attempting = False
+            if self._failure is None:
+                self._failure = error
+        self._end(error)
+        self._dispatcher.join(self.timeout)
+        raise error
 
     def close(self, timeout: float | None = None) -> None:
         """Disconnect gracefully and stop the threads, within `timeout` seconds (plus a little).
@@ -137,7 +237,28 @@ class Client(Reconnecting):
         awaited. Safe to call more than once, and after a failure.
         """
         closed_before = self._halt.is_set()
-        self._close(timeout)
+        self._halt.set()
+        limit = self.timeout if timeout is None else timeout
+        reconnector = self._reconnector
+        if reconnector is not None and reconnector is not threading.current_thread():
+            # An attempt under way is bounded by `timeout` per step; it sees the halt at once.
+            reconnector.join(limit)
+        deadline = time.monotonic() + limit
+        if self._failure is None and self.engine.state is State.CONNECTED:
+            # Let the handler at work (and those queued) finish, so that their ACKs go out.
+            in_handler = threading.current_thread() is self._dispatcher
+            if not in_handler and not self._jobs.join(deadline - time.monotonic()):
+                logger.warning("handlers still busy on close; disconnecting anyway")
+            with self._lock:
+                self._session.closing = True  # from now on, the broker hanging up is expected
+            try:
+                _, waiter = self._transmit(self.engine.disconnect)
+                self._confirm(waiter, deadline - time.monotonic())
+            except (TimeoutError, ConnectionLost, LocalProtocolError) as exc:
+                logger.warning(
+                    "no receipt for DISCONNECT from %s (%s); closing anyway", self.url, exc
+                )
+        self._shutdown(max(deadline - time.monotonic(), 0.5))
         if not closed_before:
             self._notify("closed")
 
@@ -159,18 +280,24 @@ class Client(Reconnecting):
         """Register a handler, as `Engine.on`; it runs on the dispatcher thread.
 
         A Message it takes is not queued on its subscription. The frame it returns (an ACK,
-        say, from ``client.engine.ack(message)``) is sent; an exception it raises is logged.
+        say, from ``client.engine.ack(message)``) is sent; an exception it raises is logged, and
+        the message NACKed where the version and the ack mode allow it.
         Handlers must not be registered on `client.engine` itself: those would run on the reader.
         """
-        with self._engine_lock:
-            return self._router.on(
-                kind, where=where, destination=destination, subscription=subscription
-            )
+        register = self._session.router.on(
+            kind, where=where, destination=destination, subscription=subscription
+        )
+
+        def locked(handler: Handler[F]) -> Handler[F]:
+            with self._lock:  # the reader consults the router under this lock
+                return register(handler)
+
+        return locked
 
     def include(self, router: Router) -> None:
         """Consult `router`'s handlers after the ones registered so far."""
-        with self._engine_lock:
-            self._router.include(router)
+        with self._lock:
+            self._session.router.include(router)
 
     def send(
         self,
@@ -188,9 +315,10 @@ class Client(Reconnecting):
         RabbitMQ sends the RECEIPT of a SEND inside a transaction only after the COMMIT, so
         waiting for it inside the transaction times out there.
         """
-        if not receipt and not logger.isEnabledFor(logging.DEBUG):
+        session = self._session
+        if not receipt:
             self._transmit_bytes(
-                lambda: self.engine.encode_send(
+                lambda: session.engine.encode_send(
                     destination,
                     body,
                     content_type=content_type,
@@ -201,12 +329,12 @@ class Client(Reconnecting):
             )
             return
         _, waiter = self._transmit(
-            lambda: self.engine.send(
+            lambda: session.engine.send(
                 destination,
                 body,
                 content_type=content_type,
                 headers=headers,
-                receipt=receipt,
+                receipt=True,
                 transaction=transaction,
                 omit_content_length=omit_content_length,
             )
@@ -230,23 +358,15 @@ class Client(Reconnecting):
         `prefetch-count`, ActiveMQ's `activemq.prefetchSize`); it defaults to `queue_size` when
         messages are acknowledged.
         """
-        headers = subscribe_headers(headers, ack, prefetch, self._queue_size)
-        channel: Channel[Message] = Channel(self._queue_size)
-
-        def prepare(frame: Subscribe) -> None:  # the inbox must exist before a MESSAGE can come
-            assert frame.id is not None  # the builder always gives one
-            with self._lock:
-                if self._failure is not None:
-                    raise fresh(self._failure)
-                self._inboxes[frame.id] = Inbox(destination, channel, frame)
-
+        session = self._session
+        channel: Channel[Message] = Channel(session.options.queue_size)
         frame, waiter = self._transmit(
-            lambda: self.engine.subscribe(
-                destination, ack=ack, id=id, headers=headers, receipt=receipt
+            lambda: session.subscribe(
+                destination, ack=ack, id=id, headers=headers, receipt=receipt, prefetch=prefetch
             ),
-            prepare,
+            lambda frame: session.add(frame, channel),  # before a MESSAGE can come
         )
-        assert frame.id is not None
+        assert frame.id is not None  # the session always gives one
         subscription = Subscription(self, frame.id, destination, ack, channel)
         self._confirm(waiter)
         return subscription
@@ -259,13 +379,16 @@ class Client(Reconnecting):
         A message received before a reconnect is not acknowledged: the broker took it back
         when that connection ended, and delivers it again.
         """
-        if self._stale_ack(message, "ACK"):
+        if self._stale(message, "ACK"):
             return
-        if not receipt and not logger.isEnabledFor(logging.DEBUG):
-            self._transmit_bytes(lambda: self.engine.encode_ack(message, transaction=transaction))
+        session = self._session
+        if not receipt:
+            self._transmit_bytes(
+                lambda: session.engine.encode_ack(message, transaction=transaction)
+            )
             return
         _, waiter = self._transmit(
-            lambda: self.engine.ack(message, transaction=transaction, receipt=receipt)
+            lambda: session.engine.ack(message, transaction=transaction, receipt=True)
         )
         self._confirm(waiter)
 
@@ -273,10 +396,11 @@ class Client(Reconnecting):
         self, message: Message, *, transaction: str | None = None, receipt: bool = False
     ) -> None:
         """Reject `message` (STOMP 1.1+); like `ack`, not for a message from before a reconnect."""
-        if self._stale_ack(message, "NACK"):
+        if self._stale(message, "NACK"):
             return
+        session = self._session
         _, waiter = self._transmit(
-            lambda: self.engine.nack(message, transaction=transaction, receipt=receipt)
+            lambda: session.engine.nack(message, transaction=transaction, receipt=receipt)
         )
         self._confirm(waiter)
 
@@ -299,7 +423,7 @@ class Client(Reconnecting):
             raise
         if self.engine is not engine:
             raise ConnectionLost("the connection was lost during the transaction; not committed")
-        _, waiter = self._transmit(lambda: self.engine.commit(begin.transaction, receipt=True))
+        _, waiter = self._transmit(lambda: engine.commit(begin.transaction, receipt=True))
         self._confirm(waiter)
 
     # -- internals -------------------------------------------------------------------------
@@ -314,15 +438,412 @@ class Client(Reconnecting):
             logger.warning("ABORT of %s failed: %s", transaction, exc)
 
     def _unsubscribe(self, subscription: Subscription, *, receipt: bool) -> None:
+        session = self._session
         try:  # even if it fails (a lost connection), it is not renewed on a new connection
             _, waiter = self._transmit(
-                lambda: self.engine.unsubscribe(subscription.id, receipt=receipt)
+                lambda: session.engine.unsubscribe(subscription.id, receipt=receipt)
             )
             self._confirm(waiter)  # messages sent before the broker took it are still queued
         finally:
             with self._lock:
-                self._inboxes.pop(subscription.id, None)
+                session.remove(subscription.id)
             subscription._channel.close()
+
+    # -- connecting ------------------------------------------------------------------------
+
+    def _attempt(self, url: BrokerURL) -> Connected:
+        """One connection: socket, reader, CONNECT, CONNECTED, renewed subscriptions."""
+        session = self._session
+        url = session.resolve(url)
+        sock = self._dial(url)
+        with self._write_lock, self._lock:
+            if self._halt.is_set():
+                sock.close()
+                raise ConnectionLost(f"the client closed while connecting to {url}")
+            connect = session.begin(url, time.monotonic())
+            self._stop = stop = threading.Event()
+            connected_waiter: Waiter[Connected] = Waiter("CONNECTED")
+            self._connected = connected_waiter
+            self._sock = sock
+            self._failure = None
+        self._workers = []
+        try:
+            # CONNECT goes out before the reader starts: over TLS, writing it while the reader
+            # takes in what follows the handshake (TLS 1.3 tickets) at times lost the exchange.
+            self._transmit_bytes(lambda: connect)
+            self._workers.append(self._start(lambda: self._read_loop(sock, stop), "reader"))
+            connected = connected_waiter.wait(self.timeout)
+            self._renew()
+        except TimeoutError as exc:
+            what = "CONNECTED" if not connected_waiter.done else "renewed SUBSCRIBE receipt"
+            error = ConnectionLost(f"no {what} from {url} within {self.timeout:g} s ({exc})")
+            self._fail(error, stop)
+            self._retire()
+            raise fresh(error) from None
+        except ConnectionLost:
+            self._retire()
+            raise
+        with self._lock:
+            failure = self.failure  # set by another thread meanwhile, maybe
+            if failure is None:
+                self._attempting = False
+        if failure is not None:  # lost again at once
+            self._retire()
+            raise fresh(failure)
+        logger.info("%s", session.describe())
+        tick = session.heartbeat_tick
+        if tick is not None:
+            self._workers.append(self._start(lambda: self._heartbeat_loop(stop, tick), "heartbeat"))
+        return connected
+
+    def _dial(self, url: BrokerURL) -> socket.socket:
+        try:
+            sock = socket.create_connection((url.host, url.port), timeout=self.timeout)
+        except OSError as exc:
+            raise ConnectionLost(f"cannot reach {url}: {describe_error(exc)}") from None
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            tls = ssl_context_for(url, self._ssl)
+            if tls is not None:
+                sock = tls.wrap_socket(sock, server_hostname=url.host)
+        except (OSError, ValueError) as exc:
+            sock.close()
+            raise ConnectionLost(f"cannot set up TLS with {url}: {describe_error(exc)}") from None
+        return sock
+
+    def _renew(self) -> None:
+        """Subscribe again, same ids, ack modes and headers, on a new connection."""
+        with self._lock:
+            renewals = deque(self._session.renewals())
+        waiters = [self._transmit(renewals.popleft)[1] for _ in range(len(renewals))]
+        deadline = time.monotonic() + self.timeout
+        for waiter in waiters:
+            self._confirm(waiter, deadline - time.monotonic())
+
+    def _reconnect_loop(self, error: ConnectionLost) -> None:
+        session = self._session
+        self._notify("lost")
+        self._retire()
+        for delay in session.reconnect_delays():
+            if self._halt.wait(delay):
+                return  # closing: `close` ends the subscriptions
+            with self._lock:
+                session.failed_over()  # each attempt goes to the broker after the last one
+                url = session.next_url
+            try:
+                self._attempt(url)
+            except ConnectionLost as exc:
+                logger.warning("reconnect to %s failed: %s", url, exc)
+                error = exc
+                continue
+            except Exception as exc:  # a credentials hook that fails, say: give up loudly
+                logger.exception("reconnect to %s failed", url)
+                error = ConnectionLost(f"reconnect to {url} failed: {exc!r}")
+                break
+            if not self._halt.is_set():
+                self._notify("reconnected")
+            return
+        final = ConnectionLost(f"gave up reconnecting: {error}")
+        logger.warning("%s", final)
+        with self._lock:
+            self._attempting = False
+            self._failure = final
+        self._end(final)
+
+    def _notify(self, event: ConnectionEvent) -> None:
+        callback = self._session.options.on_state
+        if callback is None:
+            return
+        try:
+            callback(event, self.url)
+        except Exception:
+            logger.exception("the on_state callback failed on %r", event)
+
+    # -- threads, failure, closing ---------------------------------------------------------
+
+    def _start(self, target: Callable[[], None], role: str) -> threading.Thread:
+        thread = threading.Thread(target=target, name=f"stompmodels-{role}", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()]  # reconnects add threads
+        self._threads.append(thread)
+        thread.start()
+        return thread
+
+    def _fail(self, error: ConnectionLost, stop: threading.Event | None = None) -> None:
+        """Record the first failure of the current connection and wake every waiter with it.
+
+        Later calls do nothing, and so do calls from a thread of an older connection (`stop`
+        is that connection's). A lost session is handed to the reconnect thread when the
+        session says so; otherwise the subscriptions end with the error (unless a connect
+        attempt is under way).
+        """
+        session = self._session
+        with self._lock:
+            if self._failure is not None or (stop is not None and stop is not self._stop):
+                return
+            error, waiters = session.connection_lost(error)
+            self._failure = error
+            stop, sock, connected = self._stop, self._sock, self._connected
+            retry = not self._attempting and session.should_reconnect(error)
+            if retry:
+                self._attempting = True
+            end = not self._attempting
+        stop.set()
+        logger.log(logging.DEBUG if isinstance(error, Closed) else logging.WARNING, "%s", error)
+        connected.fail(error)
+        for waiter in waiters:
+            waiter.fail(error)
+        if sock is not None:
+            # shutdown() wakes the reader from recv(); the base class's, so that a TLS socket's
+            # state is not torn down under the reader's feet.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        if end:
+            self._end(error)
+        if retry:
+            self._reconnector = self._start(lambda: self._reconnect_loop(error), "reconnect")
+
+    def _end(self, error: ConnectionLost) -> None:
+        """No more connections: end every subscription, and the dispatcher, with `error`."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            sinks = [held.sink for held in self._session.subscriptions.values()]
+        for sink in sinks:
+            sink.close(error)
+        self._jobs.close(error)
+
+    def _retire(self) -> None:
+        """Wait (bounded) for the reader and heart-beat of the ended connection; close it."""
+        current = threading.current_thread()
+        for thread in self._workers:
+            if thread is not current:
+                thread.join(self.timeout)
+        self._close_socket()
+
+    def _shutdown(self, grace: float) -> None:
+        """Fail what still waits (quietly), stop the threads, close the socket."""
+        closed = Closed(f"connection to {self.url} closed")
+        self._fail(closed)
+        self._end(closed)
+        deadline = time.monotonic() + grace
+        current = threading.current_thread()
+        for thread in self._threads:
+            if thread is not current:
+                thread.join(max(deadline - time.monotonic(), 0.05))
+                if thread.is_alive():
+                    logger.warning("%s did not stop within %.1f s", thread.name, grace)
+        self._close_socket()
+
+    def _close_socket(self, sock: socket.socket | None = None) -> None:
+        sock = self._sock if sock is None else sock
+        if sock is None:
+            return
+        locked = self._write_lock.acquire(timeout=self.timeout)  # no writer is mid-sendall
+        try:
+            sock.close()
+        finally:
+            if locked:
+                self._write_lock.release()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _transmit(
+        self, build: Callable[[], _C], prepare: Callable[[_C], None] | None = None
+    ) -> tuple[_C, Waiter[None] | None]:
+        """Build a frame with the Engine, encode it, write it; return it and its receipt waiter.
+
+        `prepare` runs after encoding and before writing (to get ready for what it causes).
+        """
+        session = self._session
+        with self._write_lock:
+            with self._lock:
+                self._check_usable()
+                frame = build()
+                data = session.engine.encode(frame)
+                receipt: str | None = getattr(frame, "receipt", None)
+                waiter: Waiter[None] | None = None
+                if receipt is not None:
+                    waiter = Waiter(f"RECEIPT for {frame.command} ({receipt})", receipt)
+                    session.expect(receipt, waiter)
+                if prepare is not None:
+                    prepare(frame)
+            logger.debug("sent %r", session.sent(data))
+            self._write(data)
+        return frame, waiter
+
+    def _transmit_bytes(self, encode: Callable[[], bytes]) -> None:
+        """Write what `encode` returns (nothing if it is empty): an `Engine.encode_*` call, or
+        bytes the session made, which applied their frame's effects without building it."""
+        with self._write_lock:
+            with self._lock:
+                self._check_usable()
+                data = encode()
+            if data:
+                logger.debug("sent %r", self._session.sent(data))
+                self._write(data)
+
+    def _check_usable(self) -> None:
+        if self._failure is not None:
+            raise fresh(self._failure)
+        if self._sock is None:
+            raise LocalProtocolError("the client is not connected (use it in a with block)")
+
+    def _confirm(self, waiter: Waiter[None] | None, timeout: float | None = None) -> None:
+        """Wait for a receipt; on TimeoutError, stop waiting for it (a late one is ignored)."""
+        if waiter is None:
+            return
+        try:
+            waiter.wait(self.timeout if timeout is None else timeout)
+        except TimeoutError:
+            with self._lock:
+                self._session.forget(waiter.key)
+            raise
+
+    def _write(self, data: bytes) -> None:
+        """Write while holding the write lock; a failed write fails the connection."""
+        assert self._sock is not None
+        try:
+            self._sock.sendall(data)
+        except (OSError, ValueError) as exc:
+            self._fail(ConnectionLost(f"cannot write to {self.url}: {describe_error(exc)}"))
+            assert self._failure is not None
+            raise fresh(self._failure) from None
+        self._session.last_sent = time.monotonic()
+
+    def _stale(self, message: Message, command: str) -> bool:
+        """Whether `message` came on an earlier connection, so its `command` must not be sent."""
+        with self._lock:
+            line = self._session.stale(message, command)
+        if line is None:
+            return False
+        logger.info("%s", line)
+        return True
+
+    # -- the reader thread -----------------------------------------------------------------
+
+    def _read_loop(self, sock: socket.socket, stop: threading.Event) -> None:
+        session = self._session
+        try:
+            while not stop.is_set():
+                try:
+                    data = sock.recv(_READ_SIZE)
+                except TimeoutError:
+                    continue  # silence; the heart-beat thread judges it
+                if not data:
+                    self._fail(ConnectionLost(f"{self.url} closed the connection"), stop)
+                    return
+                with self._lock:
+                    if stop.is_set():  # the session may be a newer connection's by now
+                        return
+                    actions = session.receive(data, time.monotonic())
+                for action in actions:
+                    if type(action) is Deliver:
+                        logger.debug("received %r", action.message)
+                        self._deliver(action.sink, action.message, stop)
+                    elif type(action) is Settled:
+                        logger.debug("received %r", action.frame)
+                        for waiter in action.waiters:
+                            waiter.set(None)
+                    elif type(action) is Dispatch:
+                        if type(action.frame) is Message:  # others come with an action of theirs
+                            logger.debug("received %r", action.frame)
+                        self._deliver(self._jobs, action, stop)
+                    elif type(action) is Opened:
+                        logger.debug("received %r", action.frame)
+                        self._connected.set(action.frame)
+                    elif type(action) is Dropped:
+                        logger.warning("%s", action.reason)
+                    elif type(action) is Failed:
+                        if isinstance(action.error, BrokerError):
+                            logger.debug("received %r", action.error.frame)
+                        self._fail(action.error, stop)
+                        return
+        except (OSError, ValueError) as exc:
+            self._fail(Closed(str(exc)) if stop.is_set() else self._broken(exc), stop)
+        except Exception as exc:  # a bug: make it loud, and never leave waiters hanging
+            logger.exception("the reader thread failed")
+            self._fail(self._broken(exc), stop)
+        finally:
+            self._fail(Closed(f"connection to {self.url} closed"), stop)
+            self._close_socket(sock)
+
+    def _broken(self, exc: BaseException) -> ConnectionLost:
+        return ConnectionLost(f"connection to {self.url} failed: {describe_error(exc)}")
+
+    def _deliver(self, channel: Channel[_T], item: _T, stop: threading.Event) -> None:
+        """Put `item` in `channel`; when it is full, wait for room (the broker then waits too),
+        but not once `close` has begun: DISCONNECT's RECEIPT must still be read, and nobody
+        takes the item any more (the broker delivers an unacknowledged MESSAGE again)."""
+        if channel.put(item, 0):
+            return
+        session = self._session
+        if session.closing:
+            logger.debug("a frame was dropped: the client is closing")
+            return
+        with self._lock:
+            session.pause_reading()
+        logger.debug("a consumer lags; reading pauses until its queue has room")
+        try:
+            while not channel.put(item, SLICE) and not stop.is_set() and not session.closing:
+                pass
+        finally:
+            with self._lock:
+                session.resume_reading(time.monotonic())
+
+    # -- the heart-beat thread -------------------------------------------------------------
+
+    def _heartbeat_loop(self, stop: threading.Event, tick: float) -> None:
+        session = self._session
+        while not stop.wait(tick):
+            now = time.monotonic()
+            with self._lock:
+                due = session.heartbeat_due(now)
+                timeout = session.overdue(now)
+            if due:
+                self._send_heartbeat()
+            if timeout is not None:
+                self._fail(timeout, stop)
+
+    def _send_heartbeat(self) -> None:
+        # A write in progress holds the lock, and is as good as a heart-beat: skip, never wait.
+        if not self._write_lock.acquire(blocking=False):
+            return
+        try:
+            self._write(EOL)
+        except ConnectionLost:
+            pass  # already recorded by _write
+        finally:
+            self._write_lock.release()
+
+    # -- the dispatcher thread -------------------------------------------------------------
+
+    def _dispatch_loop(self) -> None:
+        while (job := self._jobs.get(None)) is not None:
+            try:
+                self._run(*job)
+            finally:
+                self._jobs.task_done()
+
+    def _run(
+        self, handler: Callable[[ServerFrame], ClientFrame | None], frame: ServerFrame
+    ) -> None:
+        session = self._session
+        name = getattr(handler, "__qualname__", repr(handler))
+        try:
+            reply = handler(frame)
+        except Exception as exc:
+            logger.error("handler %s failed on %s", name, frame.command, exc_info=exc)
+            with contextlib.suppress(ConnectionLost):  # the broker takes the message back
+                self._transmit_bytes(lambda: session.handler_failed(frame))
+            return
+        if reply is not None:
+            try:
+                self._transmit_bytes(lambda: session.handler_replied(reply))
+            except (ConnectionLost, LocalProtocolError) as exc:
+                logger.warning(
+                    "the %s returned by handler %s was not sent: %s", reply.command, name, exc
+                )
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from stompmodels._client.url import parse_url
 from stompmodels.blocking import Backoff, BrokerURL, Client, ConnectionEvent, ConnectionLost
 
 from ._brokers import RABBITMQ as RABBITMQ_BROKER
@@ -144,12 +145,22 @@ def test_without_reconnect_a_cut_ends_the_iterators_with_the_error() -> None:
 def test_giving_up_ends_the_iterators_with_the_error() -> None:
     events: list[ConnectionEvent] = []
     hopeless = Backoff(initial=0.05, maximum=0.1, attempts=2)
-    # The second broker never answers, so after the cut every attempt fails.
+    cut = threading.Event()
+
+    def after_the_cut(url: BrokerURL) -> BrokerURL:
+        # The credentials hook decides where each attempt goes: after the cut, to a broker that
+        # never answers, so every attempt fails.
+        return parse_url(NOWHERE) if cut.is_set() else url
+
     with Client(
-        [RABBITMQ, NOWHERE], reconnect=hopeless, timeout=5, on_state=recorder(events)
+        RABBITMQ,
+        reconnect=hopeless,
+        timeout=5,
+        credentials=after_the_cut,
+        on_state=recorder(events),
     ) as client:
         subscription = client.subscribe(queue())
-        client.urls.pop(0)  # from now on only the broker that never answers is left
+        cut.set()
         cut_all_connections()
         with pytest.raises(ConnectionLost, match="gave up reconnecting"):
             subscription.get(10)
