@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 unit: $(STAMP)
-	$(PY) -m pytest -m "not brokers"
+	$(PY) -m pytest -m "not brokers and not slow"
 
 test: typecheck lint brokers
 	$(PY) -m pytest

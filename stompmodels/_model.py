@@ -14,7 +14,7 @@ from ._headers import wire_value
 from ._plan import Form, Plan, admits_none, forms_unmet, wire_name
 from ._spec import VERSIONS, Version
 
-# Design rule 3: the fields that are not headers. A wire header is matched only against the
+# House rule 3: the fields that are not headers. A wire header is matched only against the
 # other fields' wire names, so a custom header called `body` or `headers` is kept, not lost.
 NOT_HEADERS: Final = frozenset({"command", "headers", "body"})
 

@@ -455,6 +455,7 @@ def test_listen_count_stops_early_and_acks_only_what_it_printed(
     assert [d.body for d in fake_broker.sessions[0].acked] == [b"one"]
 
 
+@pytest.mark.slow
 def test_listen_auto_without_count_acks_nothing(
     capsys: pytest.CaptureFixture[str], fake_broker: FakeBroker
 ) -> None:
@@ -532,6 +533,7 @@ def test_subscribe_plan() -> None:
     assert subscribe_plan(ListenOptions(url, "/q", count=1, ack="client"))[0] == "client"
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_cli() -> None:
     import subprocess
     import sys

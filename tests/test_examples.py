@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each example runs in a fresh interpreter
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

@@ -102,6 +102,7 @@ def test_vectors_decode_as_validation_does(case: Any) -> None:
             assert_same_frame(fast, general)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @FAST
 @given(data=st.data())
@@ -147,6 +148,7 @@ def test_version_forms_must_list_exactly_the_versions_of_the_command() -> None:
 # ---- Encoding: the plain pass and the ACK/NACK shortcut write what the escaping pass writes.
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=300, deadline=None)
 @given(
@@ -182,6 +184,7 @@ def ack_like_frames(version: Version) -> st.SearchStrategy[Ack | Nack]:
     return build()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
@@ -226,6 +229,7 @@ transactions = st.sampled_from([None, "tx-open", "tx-unknown"])
 receipts = st.sampled_from([False, True, "r-1", ""])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", [Ack, Nack])
 @pytest.mark.parametrize("version", VERSIONS)
 @FAST
@@ -250,6 +254,7 @@ def test_ack_and_nack_builders_make_the_validated_frame(
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @FAST
 @given(message=messages, mode=modes, transaction=transactions)
@@ -304,6 +309,7 @@ send_kwargs = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @FAST
 @given(kwargs=send_kwargs)
@@ -329,6 +335,7 @@ def test_send_builder_makes_the_validated_frame(version: Version, kwargs: dict[s
     assert_same_outcome(lambda: fast.send(**kwargs), validated)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @FAST
 @given(kwargs=send_kwargs)
@@ -369,6 +376,7 @@ def test_frames_built_without_validation_are_frames_like_any_other() -> None:
     assert decoded.model_dump() == message.model_dump()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @FAST
 @given(calls=st.lists(send_kwargs, min_size=1, max_size=6), repeat=st.binary(min_size=1))

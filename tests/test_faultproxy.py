@@ -107,6 +107,7 @@ def test_split_writes_each_chunk_in_tiny_pieces(proxy: FaultProxy) -> None:
     assert counters.writes["down"] < counters.writes["up"]  # the way back was not split
 
 
+@pytest.mark.slow
 def test_delay_holds_every_chunk(proxy: FaultProxy) -> None:
     proxy.set("down", delay=0.3)
     [sock] = connected(proxy)
@@ -117,6 +118,7 @@ def test_delay_holds_every_chunk(proxy: FaultProxy) -> None:
         assert time.monotonic() - started >= 0.3
 
 
+@pytest.mark.slow
 def test_a_stall_keeps_the_connection_open_and_forwards_nothing_until_healed(
     proxy: FaultProxy,
 ) -> None:
@@ -130,6 +132,7 @@ def test_a_stall_keeps_the_connection_open_and_forwards_nothing_until_healed(
         assert receive(sock, 4) == b"held"  # held, not dropped
 
 
+@pytest.mark.slow
 def test_a_black_hole_discards_what_it_reads(proxy: FaultProxy) -> None:
     [sock] = connected(proxy)
     with sock:
@@ -164,6 +167,7 @@ def test_cut_after_n_bytes_delivers_part_of_the_next_chunk_then_closes(
         assert is_closed(sock)
 
 
+@pytest.mark.slow
 def test_an_armed_cut_on_a_quiet_connection_happens_within_the_bound(proxy: FaultProxy) -> None:
     [sock] = connected(proxy)
     with sock:

@@ -184,6 +184,7 @@ def mutated(draw: st.DrawFn, version: Version) -> bytes:
 # --- hypothesis fuzzing -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     version=st.sampled_from(VERSIONS),
@@ -198,12 +199,14 @@ def test_random_bytes(version: Version, data: bytes, cuts: list[int]) -> None:
     _run(version, data, cuts)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data(), version=st.sampled_from(VERSIONS), cuts=cuts)
 def test_mutated_valid_frames(data: st.DataObject, version: Version, cuts: list[int]) -> None:
     _run(version, data.draw(mutated(version)), cuts)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data(), version=st.sampled_from(VERSIONS), cuts=cuts)
 def test_mutated_frames_in_another_version(
@@ -455,6 +458,7 @@ def _within(wire: bytes, limits: Limits) -> bool | None:
     return None
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), version=st.sampled_from(VERSIONS), limits=_limits(), cuts=cuts)
 def test_limits_accept_what_fits_and_refuse_what_does_not(
@@ -475,6 +479,7 @@ def test_limits_accept_what_fits_and_refuse_what_does_not(
         assert outcome.frames == items[:first_bad]
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(),

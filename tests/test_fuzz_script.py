@@ -45,6 +45,7 @@ def figure(output: str, label: str) -> int:
     return int(found.group(1))
 
 
+@pytest.mark.slow
 def test_a_short_run_tries_inputs_and_finds_no_crash(tmp_path: Path) -> None:
     done = run_script(tmp_path, "--seconds", str(SECONDS))
     assert done.returncode == 0, done.stdout + done.stderr
@@ -57,6 +58,7 @@ def test_a_short_run_tries_inputs_and_finds_no_crash(tmp_path: Path) -> None:
     assert not list((tmp_path / "artifacts").glob("crash-*"))
 
 
+@pytest.mark.slow
 def test_a_planted_bug_is_reported_as_a_crash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -76,6 +78,7 @@ def test_a_planted_bug_is_reported_as_a_crash(
     check(crash.read_bytes())
 
 
+@pytest.mark.slow
 def test_replay_runs_saved_inputs(tmp_path: Path) -> None:
     saved = tmp_path / "input"
     saved.write_bytes(seed_inputs()[0])

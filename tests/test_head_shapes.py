@@ -48,6 +48,7 @@ def same(a: Frame | str, b: Frame | str) -> bool:
     return type(a) is type(b) and a == b and a.model_fields_set == b.model_fields_set
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     version=st.sampled_from(["1.1", "1.2"]),
@@ -162,6 +163,7 @@ def outcome(wires: list[bytes], version: Version, cuts: list[int]) -> tuple[list
     return frames, "", decoder.heartbeats_received
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     version=st.sampled_from(["1.1", "1.2"]),

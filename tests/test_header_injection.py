@@ -220,6 +220,7 @@ def _refused_map(version: Version, model: type[Any], headers: dict[str, str]) ->
     return False
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_any_header_map_adds_exactly_its_lines(data: st.DataObject) -> None:

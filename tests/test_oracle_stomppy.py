@@ -48,6 +48,8 @@ from stompmodels import (
 )
 from tests.strategies import BODY_MODELS, VERSIONS, frame_of, frames, header_text, wire_headers
 
+pytestmark = pytest.mark.slow  # hypothesis searches checked against another library
+
 ORACLE = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _SPECIAL_IN_NAMES = ("\\", ":", "\n", "\r")

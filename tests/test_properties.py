@@ -45,6 +45,7 @@ def test_every_model_is_covered() -> None:
     assert len(PAIRS) == 13 + 15 + 15
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("cls", "version"), PAIRS, ids=PAIR_IDS)
 @ROUND_TRIP
 @given(data=st.data())
@@ -100,6 +101,7 @@ def _unescape_for_test(text: str, version: Version, cls: type[Any]) -> str:
     return "".join(out)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(), frame_version=st.sampled_from(VERSIONS), wire_version=st.sampled_from(VERSIONS)
@@ -131,6 +133,7 @@ _TYPED_NAMES = ["host", "login", "passcode", "accept-version", "heart-beat", "de
                 "content-length", "content-type", "receipt", "transaction", ""]  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     cls=st.sampled_from([Send, Connect, Stomp]),
@@ -154,6 +157,7 @@ def test_unrestricted_text_raises_or_round_trips(
     assert parse_frame(wire, version) == frame
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @ROUND_TRIP
 @given(data=st.data())
@@ -177,6 +181,7 @@ def _head_lines(wire: bytes) -> tuple[list[bytes], bytes]:
     return head.split(b"\n"), rest
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
@@ -192,6 +197,7 @@ def test_repeated_headers_first_wins(version: Version, data: st.DataObject) -> N
     assert parse_frame(wire, version) == frame
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_10_strips_whitespace_around_names_and_values(data: st.DataObject) -> None:
@@ -244,6 +250,7 @@ def _feed_all(version: Version, pieces: list[bytes]) -> tuple[list[Frame], Frame
     return out, decoder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @STREAM
 @given(data=st.data())
@@ -262,6 +269,7 @@ def test_stream_any_split_gives_the_frames(version: Version, data: st.DataObject
     assert _feed_all(version, [stream[i : i + 1] for i in range(len(stream))])[0] == items
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(data=st.data(), version=st.sampled_from(VERSIONS))
 def test_version_is_assignable_between_frames(data: st.DataObject, version: Version) -> None:
@@ -274,6 +282,7 @@ def test_version_is_assignable_between_frames(data: st.DataObject, version: Vers
     assert decoder.feed(second.to_wire(version)) == [second]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
@@ -290,6 +299,7 @@ def test_to_wire_is_deterministic(version: Version, data: st.DataObject) -> None
 _SECRET = st.text(st.sampled_from("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"), min_size=12, max_size=16)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=100, deadline=None)
 @given(data=st.data(), secret=_SECRET, as_secret=st.booleans())

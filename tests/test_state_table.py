@@ -472,4 +472,4 @@ SessionWalk.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.filter_too_much],
 )
-TestSessionWalk = SessionWalk.TestCase
+TestSessionWalk = pytest.mark.slow(SessionWalk.TestCase)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # mypy in a subprocess (a cold cache takes many seconds)
+
 ROOT = Path(__file__).resolve().parent.parent
 TYPING = ROOT / "tests" / "typing"
 ACCEPT = sorted(TYPING.glob("accept_*.py"))
