@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import gc
-import logging
-
-import pytest
 
 from stompmodels import Message
 from stompmodels._client.deliveries import Deliveries
-
-LOGGER = logging.getLogger("stompmodels.test")
 
 
 def message(number: int) -> Message:
@@ -55,15 +50,3 @@ def test_absorb_takes_the_messages_of_an_ended_connection() -> None:
     current.add(new)
     current.absorb(earlier)
     assert old in current and new in current
-
-
-def test_refuses_says_why_at_info(caplog: pytest.LogCaptureFixture) -> None:
-    deliveries = Deliveries()
-    old, fresh = message(1), message(2)
-    deliveries.add(old)
-    with caplog.at_level(logging.INFO, logger=LOGGER.name):
-        assert deliveries.refuses(old, "ACK", LOGGER)
-        assert not deliveries.refuses(fresh, "NACK", LOGGER)
-    assert [record.getMessage() for record in caplog.records] == [
-        "ACK of message m-1 not sent: it came before a reconnect, and is delivered again"
-    ]

@@ -2,14 +2,13 @@
 
 After a reconnect, the broker delivers again what the ended session left unacknowledged, and
 an ack id of that session names a delivery of it: RabbitMQ would settle the delivery of the new
-session that has the same number (another message), ActiveMQ sends an ERROR. The transports
-(asyncio, blocking, Twisted) keep the messages of each connection here and refuse to ACK or
-NACK one that came before the current connection.
+session that has the same number (another message), ActiveMQ sends an ERROR. `ClientSession`
+keeps the messages of each connection here and refuses to ACK or NACK one that came before the
+current connection.
 """
 
 from __future__ import annotations
 
-import logging
 import weakref
 from typing import Final
 
@@ -50,18 +49,6 @@ class Deliveries:
         """Take in the messages of `other` (a connection that ended)."""
         self._refs.update(other._refs)
         self._sweep()
-
-    def refuses(self, message: Message, command: str, logger: logging.Logger) -> bool:
-        """Whether `message` is here, so its `command` (ACK or NACK) must not be sent; says so
-        at INFO."""
-        if message not in self:
-            return False
-        logger.info(
-            "%s of message %s not sent: it came before a reconnect, and is delivered again",
-            command,
-            message.message_id,
-        )
-        return True
 
     def _sweep(self) -> None:
         self._refs = {key: ref for key, ref in self._refs.items() if ref() is not None}

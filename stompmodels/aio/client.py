@@ -28,7 +28,7 @@ from stompmodels._client.session import (
     Opened,
     Settled,
 )
-from stompmodels._client.transport import ssl_context_for
+from stompmodels._client.tls import ssl_context_for
 from stompmodels._client.url import BrokerURL
 from stompmodels._engine import Engine
 from stompmodels._frames import ClientFrame, Connected, Message

@@ -74,7 +74,7 @@ from stompmodels._client.session import (
     Opened,
     Settled,
 )
-from stompmodels._client.transport import ssl_context_for
+from stompmodels._client.tls import ssl_context_for
 from stompmodels._client.url import BrokerURL, require_tcp
 from stompmodels._engine import Engine
 from stompmodels._errors import LocalProtocolError
