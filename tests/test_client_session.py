@@ -6,7 +6,15 @@ import logging
 
 import pytest
 
-from stompmodels import AckMode, ClientFrame, HeartBeat, Message, Receipt, Version
+from stompmodels import (
+    AckMode,
+    ClientFrame,
+    HeartBeat,
+    LocalProtocolError,
+    Message,
+    Receipt,
+    Version,
+)
 from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import BrokerError, Closed, ConnectionLost, HeartbeatTimeout
 from stompmodels._client.options import PREFETCH_HEADERS, ClientOptions
@@ -354,12 +362,58 @@ def test_acks_of_an_earlier_connection_are_refused_with_a_reason() -> None:
     deliver = session.receive(server.message(ident, b"x"), now=1.0)[0]
     assert isinstance(deliver, Deliver)
     old = deliver.message
-    assert session.stale(old, "ACK") is None
     session.connection_lost(ConnectionLost("reset"))
     session.begin(session.next_url, now=2.0)
+    assert session.stale(old, "ACK") is not None
     reason = session.stale(old, "NACK")
     assert reason is not None
     assert reason.startswith(f"NACK of message {old.message_id} not sent")
+
+
+def test_a_message_of_this_connection_is_not_stale() -> None:
+    session, server = opened()
+    ident = subscribed(session, server)
+    deliver = session.receive(server.message(ident, b"x"), now=1.0)[0]
+    assert isinstance(deliver, Deliver)
+    assert session.stale(deliver.message, "ACK") is None
+
+
+@pytest.mark.parametrize("receipt", [False, True])
+@pytest.mark.parametrize("nack", [False, True])
+def test_acknowledge_writes_the_version_s_form_and_asks_for_a_receipt_if_told(
+    nack: bool, receipt: bool
+) -> None:
+    session, server = opened(FakeServer(hold_receipts=True))
+    ident = subscribed(session, server)
+    deliver = session.receive(server.message(ident, b"x"), now=1.0)[0]
+    assert isinstance(deliver, Deliver)
+    out = session.acknowledge(deliver.message, nack=nack, receipt=receipt)
+    assert out.command == ("NACK" if nack else "ACK")
+    assert out.data.startswith(out.command.encode() + b"\n")
+    assert (out.receipt is not None) is receipt
+    server.receive(out.data)
+    assert len(server.nacked if nack else server.acked) == 1
+    assert server.held_receipts == ([out.receipt] if receipt else [])
+
+
+@pytest.mark.parametrize("receipt", [False, True])
+def test_send_is_one_path_and_asks_for_a_receipt_if_told(receipt: bool) -> None:
+    session, server = opened(FakeServer(hold_receipts=True))
+    out = session.send("/queue/a", b"hi", headers={"x-k": "v"}, receipt=receipt)
+    assert out.command == "SEND"
+    assert (out.receipt is not None) is receipt
+    server.receive(out.data)
+    (published,) = server.published
+    assert (published.destination, published.body) == ("/queue/a", b"hi")
+    assert published.headers["x-k"] == "v"
+
+
+def test_what_the_session_forbids_is_refused_before_anything_is_written() -> None:
+    session: Session = ClientSession(options())
+    with pytest.raises(LocalProtocolError, match="SEND"):
+        session.send("/queue/a", b"too early")
+    with pytest.raises(LocalProtocolError, match="BEGIN"):
+        session.outgoing(session.engine.begin())
 
 
 def heartbeating(receive_ms: int, send_ms: int) -> Session:

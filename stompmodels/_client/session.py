@@ -127,6 +127,15 @@ class Subscribed(NamedTuple, Generic[S]):
     sink: S
 
 
+class Outgoing(NamedTuple):
+    """A frame to write: its bytes (checked against the session and encoded), the receipt to
+    wait for (None when none was asked), and its command (for a timeout's message)."""
+
+    data: bytes
+    receipt: str | None
+    command: str
+
+
 class SentFrame:
     """Bytes written, shown as their frame only when a log line is rendered (parsed then).
 
@@ -407,7 +416,7 @@ class ClientSession(Generic[W, S]):
         except LocalProtocolError:
             return b""  # the broker's ids cannot be written back: leave it unacknowledged
 
-    # -- acknowledgements ------------------------------------------------------------------
+    # -- what the client sends -------------------------------------------------------------
 
     def stale(self, message: Message, command: str) -> str | None:
         """Why `command` (ACK or NACK) of `message` must not be sent (the line to log at
@@ -419,6 +428,65 @@ class ClientSession(Generic[W, S]):
             f"{command} of message {message.message_id} not sent: it came before a reconnect, "
             "and is delivered again"
         )
+
+    def outgoing(self, frame: ClientFrame) -> Outgoing:
+        """`frame`, checked against the session and encoded (LocalProtocolError if the session
+        forbids it now), with the receipt it asks for."""
+        receipt: str | None = getattr(frame, "receipt", None)
+        return _new(Outgoing, (self.engine.encode(frame), receipt, frame.command))
+
+    def send(
+        self,
+        destination: str,
+        body: bytes | str = b"",
+        *,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = False,
+        transaction: str | None = None,
+        omit_content_length: bool = False,
+    ) -> Outgoing:
+        """A SEND to write. Without a receipt, the Engine writes its bytes without building the
+        frame (the same checks and effects), whatever the log level: one path."""
+        engine = self.engine
+        if receipt:
+            frame = engine.send(
+                destination,
+                body,
+                content_type=content_type,
+                headers=headers,
+                receipt=True,
+                transaction=transaction,
+                omit_content_length=omit_content_length,
+            )
+            return self.outgoing(frame)
+        data = engine.encode_send(
+            destination,
+            body,
+            content_type=content_type,
+            headers=headers,
+            transaction=transaction,
+            omit_content_length=omit_content_length,
+        )
+        return _new(Outgoing, (data, None, "SEND"))
+
+    def acknowledge(
+        self,
+        message: Message,
+        *,
+        nack: bool = False,
+        transaction: str | None = None,
+        receipt: bool = False,
+    ) -> Outgoing:
+        """The ACK (or NACK) of `message` in the negotiated version's form (ask `stale` first:
+        a message of an earlier connection must not be acknowledged)."""
+        engine = self.engine
+        if nack:
+            return self.outgoing(engine.nack(message, transaction=transaction, receipt=receipt))
+        if receipt:
+            return self.outgoing(engine.ack(message, transaction=transaction, receipt=True))
+        data = engine.encode_ack(message, transaction=transaction)
+        return _new(Outgoing, (data, None, "ACK"))
 
     # -- heart-beats -----------------------------------------------------------------------
 

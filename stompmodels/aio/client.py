@@ -26,6 +26,7 @@ from stompmodels._client.session import (
     Dropped,
     Failed,
     Opened,
+    Outgoing,
     Settled,
 )
 from stompmodels._client.tls import ssl_context_for
@@ -186,7 +187,7 @@ class Client:
                 frame = session.engine.disconnect()
                 try:
                     async with asyncio.timeout(self.timeout if timeout is None else timeout):
-                        await self._request(frame, frame.receipt)
+                        await self._request(frame)
                 except Closed as closed:
                     logger.debug("%s", closed)
                 except (TimeoutError, ConnectionLost):
@@ -226,29 +227,17 @@ class Client:
         omit_content_length: bool = False,
     ) -> None:
         """Send a message; with `receipt`, wait until the broker confirms it."""
-        engine = self._session.engine
-        if receipt:
-            frame = engine.send(
-                destination,
-                body,
-                content_type=content_type,
-                headers=headers,
-                receipt=True,
-                transaction=transaction,
-                omit_content_length=omit_content_length,
-            )
-            await self._request(frame, frame.receipt)
-            return
         connection = self._current()
-        data = engine.encode_send(
+        out = self._session.send(
             destination,
             body,
             content_type=content_type,
             headers=headers,
+            receipt=receipt,
             transaction=transaction,
             omit_content_length=omit_content_length,
         )
-        await self._write(connection, data)
+        await self._transmit(connection, out)
 
     async def subscribe(
         self,
@@ -273,7 +262,7 @@ class Client:
         subscription = Subscription(self, frame, self.options.queue_size)
         session.add(frame, subscription)
         try:
-            await self._request(frame, frame.receipt)
+            await self._request(frame)
         except BaseException:
             session.remove(subscription.id)
             raise
@@ -293,12 +282,9 @@ class Client:
         if stale is not None:
             logger.info("%s", stale)
             return
-        if receipt:
-            frame = session.engine.ack(message, transaction=transaction, receipt=True)
-            await self._request(frame, frame.receipt)
-            return
         connection = self._current()
-        await self._write(connection, session.engine.encode_ack(message, transaction=transaction))
+        out = session.acknowledge(message, transaction=transaction, receipt=receipt)
+        await self._transmit(connection, out)
 
     async def nack(
         self, message: Message, *, transaction: str | None = None, receipt: bool = False
@@ -309,8 +295,9 @@ class Client:
         if stale is not None:
             logger.info("%s", stale)
             return
-        frame = session.engine.nack(message, transaction=transaction, receipt=receipt)
-        await self._request(frame, frame.receipt)
+        connection = self._current()
+        out = session.acknowledge(message, nack=True, transaction=transaction, receipt=receipt)
+        await self._transmit(connection, out)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[str]:
@@ -322,18 +309,18 @@ class Client:
         session = self._session
         engine = session.engine
         begin = engine.begin(receipt=True)
-        await self._request(begin, begin.receipt)
+        await self._request(begin)
         try:
             yield begin.transaction
         except BaseException:
             if session.engine is engine and self._connection is not None:
                 with contextlib.suppress(ConnectionLost, ValueError):
-                    await self._request(engine.abort(begin.transaction), None)
+                    await self._request(engine.abort(begin.transaction))
             raise
         if session.engine is not engine:
             raise ConnectionLost("the connection was lost during the transaction; not committed")
         commit = engine.commit(begin.transaction, receipt=True)
-        await self._request(commit, commit.receipt)
+        await self._request(commit)
 
     # -- connections -----------------------------------------------------------------------
 
@@ -363,7 +350,7 @@ class Client:
             async with asyncio.timeout(self.timeout):
                 connected = await connection.connected
             for frame in session.renewals():
-                await self._request(frame, frame.receipt)
+                await self._request(frame)
         except TimeoutError:
             error = ConnectionLost(f"no answer from {url} within {self.timeout} s")
             await self._shut(connection, error)
@@ -463,29 +450,31 @@ class Client:
         frame = self._session.engine.unsubscribe(subscription.id, receipt=receipt)
         self._session.remove(subscription.id)
         subscription._close()
-        await self._request(frame, frame.receipt)
+        await self._request(frame)
 
-    async def _request(self, frame: ClientFrame, receipt: str | None) -> None:
-        """Encode `frame` and write it; with `receipt`, wait (bounded) for its RECEIPT."""
+    async def _request(self, frame: ClientFrame) -> None:
+        """Encode `frame` (the session checks it) and write it; see `_transmit`."""
         connection = self._current()
-        session = self._session
-        data = session.engine.encode(frame)
+        await self._transmit(connection, self._session.outgoing(frame))
+
+    async def _transmit(self, connection: Connection, out: Outgoing) -> None:
+        """Write `out`; if it asks for a receipt, wait (bounded) for the RECEIPT."""
+        receipt = out.receipt
+        if receipt is None:
+            await self._write(connection, out.data)
+            return
         # Parked after a successful encode (no waiter is left behind by a refused frame); the
         # RECEIPT cannot be read before this coroutine next waits.
-        waiter: asyncio.Future[None] | None = None
-        if receipt is not None:
-            waiter = asyncio.get_running_loop().create_future()
-            session.expect(receipt, waiter)
-        await self._write(connection, data)
-        if waiter is not None:
-            try:
-                async with asyncio.timeout(self.timeout):
-                    await waiter
-            except TimeoutError:
-                session.forget(receipt or "", waiter)
-                raise TimeoutError(
-                    f"no RECEIPT for {frame.command} within {self.timeout} s"
-                ) from None
+        session = self._session
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        session.expect(receipt, waiter)
+        await self._write(connection, out.data)
+        try:
+            async with asyncio.timeout(self.timeout):
+                await waiter
+        except TimeoutError:
+            session.forget(receipt, waiter)
+            raise TimeoutError(f"no RECEIPT for {out.command} within {self.timeout} s") from None
 
     async def _write(self, connection: Connection, data: bytes) -> None:
         """Queue `data` (see `Connection.send`); after a batch was written, wait while the
