@@ -72,6 +72,7 @@ from stompmodels._client.session import (
     Dropped,
     Failed,
     Opened,
+    Outgoing,
     Settled,
 )
 from stompmodels._client.tls import ssl_context_for
@@ -92,7 +93,6 @@ from .sync import SLICE, Channel, Waiter, fresh
 logger = logging.getLogger("stompmodels.blocking")
 
 _READ_SIZE: Final = 64 * 1024
-_C = TypeVar("_C", bound=ClientFrame)
 _T = TypeVar("_T")
 
 
@@ -252,8 +252,7 @@ class Client:
             with self._lock:
                 self._session.closing = True  # from now on, the broker hanging up is expected
             try:
-                _, waiter = self._transmit(self.engine.disconnect)
-                self._confirm(waiter, deadline - time.monotonic())
+                self._request(self.engine.disconnect, deadline - time.monotonic())
             except (TimeoutError, ConnectionLost, LocalProtocolError) as exc:
                 logger.warning(
                     "no receipt for DISCONNECT from %s (%s); closing anyway", self.url, exc
@@ -315,26 +314,13 @@ class Client:
         RabbitMQ sends the RECEIPT of a SEND inside a transaction only after the COMMIT, so
         waiting for it inside the transaction times out there.
         """
-        session = self._session
-        if not receipt:
-            self._transmit_bytes(
-                lambda: session.engine.encode_send(
-                    destination,
-                    body,
-                    content_type=content_type,
-                    headers=headers,
-                    transaction=transaction,
-                    omit_content_length=omit_content_length,
-                )
-            )
-            return
-        _, waiter = self._transmit(
-            lambda: session.engine.send(
+        waiter = self._transmit(
+            lambda: self._session.send(
                 destination,
                 body,
                 content_type=content_type,
                 headers=headers,
-                receipt=True,
+                receipt=receipt,
                 transaction=transaction,
                 omit_content_length=omit_content_length,
             )
@@ -360,12 +346,17 @@ class Client:
         """
         session = self._session
         channel: Channel[Message] = Channel(session.options.queue_size)
-        frame, waiter = self._transmit(
-            lambda: session.subscribe(
+        with self._lock:
+            frame = session.subscribe(
                 destination, ack=ack, id=id, headers=headers, receipt=receipt, prefetch=prefetch
-            ),
-            lambda frame: session.add(frame, channel),  # before a MESSAGE can come
-        )
+            )
+
+        def make() -> Outgoing:
+            out = session.outgoing(frame)  # checked first: a refused frame adds nothing
+            session.add(frame, channel)  # before a MESSAGE can come
+            return out
+
+        waiter = self._transmit(make)
         assert frame.id is not None  # the session always gives one
         subscription = Subscription(self, frame.id, destination, ack, channel)
         self._confirm(waiter)
@@ -381,14 +372,8 @@ class Client:
         """
         if self._stale(message, "ACK"):
             return
-        session = self._session
-        if not receipt:
-            self._transmit_bytes(
-                lambda: session.engine.encode_ack(message, transaction=transaction)
-            )
-            return
-        _, waiter = self._transmit(
-            lambda: session.engine.ack(message, transaction=transaction, receipt=True)
+        waiter = self._transmit(
+            lambda: self._session.acknowledge(message, transaction=transaction, receipt=receipt)
         )
         self._confirm(waiter)
 
@@ -398,9 +383,10 @@ class Client:
         """Reject `message` (STOMP 1.1+); like `ack`, not for a message from before a reconnect."""
         if self._stale(message, "NACK"):
             return
-        session = self._session
-        _, waiter = self._transmit(
-            lambda: session.engine.nack(message, transaction=transaction, receipt=receipt)
+        waiter = self._transmit(
+            lambda: self._session.acknowledge(
+                message, nack=True, transaction=transaction, receipt=receipt
+            )
         )
         self._confirm(waiter)
 
@@ -413,8 +399,9 @@ class Client:
         was lost, COMMIT raises ConnectionLost.
         """
         engine = self.engine
-        begin, waiter = self._transmit(lambda: engine.begin(receipt=True))
-        self._confirm(waiter)
+        with self._lock:
+            begin = engine.begin(receipt=True)
+        self._request(lambda: begin)
         try:
             yield begin.transaction
         except BaseException:
@@ -423,8 +410,7 @@ class Client:
             raise
         if self.engine is not engine:
             raise ConnectionLost("the connection was lost during the transaction; not committed")
-        _, waiter = self._transmit(lambda: engine.commit(begin.transaction, receipt=True))
-        self._confirm(waiter)
+        self._request(lambda: engine.commit(begin.transaction, receipt=True))
 
     # -- internals -------------------------------------------------------------------------
 
@@ -432,18 +418,15 @@ class Client:
         if self._failure is not None or transaction not in self.engine.transactions:
             return
         try:
-            _, waiter = self._transmit(lambda: self.engine.abort(transaction, receipt=True))
-            self._confirm(waiter)
+            self._request(lambda: self.engine.abort(transaction, receipt=True))
         except (ConnectionLost, TimeoutError, LocalProtocolError) as exc:
             logger.warning("ABORT of %s failed: %s", transaction, exc)
 
     def _unsubscribe(self, subscription: Subscription, *, receipt: bool) -> None:
         session = self._session
         try:  # even if it fails (a lost connection), it is not renewed on a new connection
-            _, waiter = self._transmit(
-                lambda: session.engine.unsubscribe(subscription.id, receipt=receipt)
-            )
-            self._confirm(waiter)  # messages sent before the broker took it are still queued
+            # Messages sent before the broker took it are still queued.
+            self._request(lambda: session.engine.unsubscribe(subscription.id, receipt=receipt))
         finally:
             with self._lock:
                 session.remove(subscription.id)
@@ -515,7 +498,10 @@ class Client:
         """Subscribe again, same ids, ack modes and headers, on a new connection."""
         with self._lock:
             renewals = deque(self._session.renewals())
-        waiters = [self._transmit(renewals.popleft)[1] for _ in range(len(renewals))]
+        waiters = [
+            self._transmit(lambda: self._session.outgoing(renewals.popleft()))
+            for _ in range(len(renewals))
+        ]
         deadline = time.monotonic() + self.timeout
         for waiter in waiters:
             self._confirm(waiter, deadline - time.monotonic())
@@ -648,29 +634,26 @@ class Client:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _transmit(
-        self, build: Callable[[], _C], prepare: Callable[[_C], None] | None = None
-    ) -> tuple[_C, Waiter[None] | None]:
-        """Build a frame with the Engine, encode it, write it; return it and its receipt waiter.
-
-        `prepare` runs after encoding and before writing (to get ready for what it causes).
-        """
+    def _transmit(self, make: Callable[[], Outgoing]) -> Waiter[None] | None:
+        """Write what `make` returns (it runs under the session's lock, and may build and
+        encode a frame); the waiter of its receipt, parked before the frame is written."""
         session = self._session
         with self._write_lock:
             with self._lock:
                 self._check_usable()
-                frame = build()
-                data = session.engine.encode(frame)
-                receipt: str | None = getattr(frame, "receipt", None)
+                out = make()
                 waiter: Waiter[None] | None = None
-                if receipt is not None:
-                    waiter = Waiter(f"RECEIPT for {frame.command} ({receipt})", receipt)
-                    session.expect(receipt, waiter)
-                if prepare is not None:
-                    prepare(frame)
-            logger.debug("sent %r", session.sent(data))
-            self._write(data)
-        return frame, waiter
+                if out.receipt is not None:
+                    waiter = Waiter(f"RECEIPT for {out.command} ({out.receipt})", out.receipt)
+                    session.expect(out.receipt, waiter)
+            logger.debug("sent %r", session.sent(out.data))
+            self._write(out.data)
+        return waiter
+
+    def _request(self, build: Callable[[], ClientFrame], timeout: float | None = None) -> None:
+        """Send the frame `build` makes (under the lock), and wait for its receipt if it asks
+        for one."""
+        self._confirm(self._transmit(lambda: self._session.outgoing(build())), timeout)
 
     def _transmit_bytes(self, encode: Callable[[], bytes]) -> None:
         """Write what `encode` returns (nothing if it is empty): an `Engine.encode_*` call, or
