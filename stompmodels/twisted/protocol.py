@@ -17,7 +17,15 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
 from stompmodels._client.errors import BrokerError, Closed, ConnectionLost
-from stompmodels._client.session import Deliver, Dispatch, Dropped, Failed, Opened, Settled
+from stompmodels._client.session import (
+    Deliver,
+    Dispatch,
+    Dropped,
+    Failed,
+    Opened,
+    Outgoing,
+    Settled,
+)
 from stompmodels._client.url import BrokerURL
 from stompmodels._engine import Engine
 from stompmodels._frames import ClientFrame, Connected, Message, Receipt
@@ -98,27 +106,14 @@ class StompProtocol(Protocol):
         omit_content_length: bool = False,
     ) -> Deferred[Receipt | None]:
         """Send a message; with `receipt`, fire with the broker's RECEIPT."""
-        if receipt:
-            return maybeDeferred(
-                lambda: self._request(
-                    self.engine.send(
-                        destination,
-                        body,
-                        content_type=content_type,
-                        headers=headers,
-                        receipt=True,
-                        transaction=transaction,
-                        omit_content_length=omit_content_length,
-                    )
-                )
-            )
         return maybeDeferred(
-            self._write_encoded,
-            lambda: self.engine.encode_send(
+            self._transmit,
+            lambda: self.session.send(
                 destination,
                 body,
                 content_type=content_type,
                 headers=headers,
+                receipt=receipt,
                 transaction=transaction,
                 omit_content_length=omit_content_length,
             ),
@@ -192,14 +187,9 @@ class StompProtocol(Protocol):
         if stale is not None:
             logger.info("%s", stale)
             return succeed(None)
-        if receipt:
-            return maybeDeferred(
-                lambda: self._request(
-                    self.engine.ack(message, transaction=transaction, receipt=True)
-                )
-            )
         return maybeDeferred(
-            self._write_encoded, lambda: self.engine.encode_ack(message, transaction=transaction)
+            self._transmit,
+            lambda: self.session.acknowledge(message, transaction=transaction, receipt=receipt),
         )
 
     def nack(
@@ -211,9 +201,10 @@ class StompProtocol(Protocol):
             logger.info("%s", stale)
             return succeed(None)
         return maybeDeferred(
-            lambda: self._request(
-                self.engine.nack(message, transaction=transaction, receipt=receipt)
-            )
+            self._transmit,
+            lambda: self.session.acknowledge(
+                message, nack=True, transaction=transaction, receipt=receipt
+            ),
         )
 
     def begin(self, *, receipt: bool = True) -> Deferred[str]:
@@ -325,22 +316,23 @@ class StompProtocol(Protocol):
     def _request(
         self, frame: ClientFrame, timeout: float | None = None
     ) -> Deferred[Receipt | None]:
-        """Send `frame`; a Deferred of its RECEIPT if it asks for one, else of None."""
-        self._check_writable()
-        data = self.engine.encode(frame)  # checks the frame against the session
-        receipt: str | None = getattr(frame, "receipt", None)
-        waiter: Deferred[Receipt | None] = (
-            succeed(None) if receipt is None else self._expect(receipt, frame, timeout)
-        )
-        self._write(data)
-        return waiter
+        """Send `frame` (the session checks it); see `_transmit`."""
+        return self._transmit(lambda: self.session.outgoing(frame), timeout)
 
-    def _write_encoded(self, encode: Callable[[], bytes]) -> Deferred[Receipt | None]:
-        """Write what `encode` returns (an `Engine.encode_*` call: the frame's checks and
-        effects without building the frame)."""
+    def _transmit(
+        self, make: Callable[[], Outgoing], timeout: float | None = None
+    ) -> Deferred[Receipt | None]:
+        """Write what `make` returns (once this connection is known to be writable); a
+        Deferred of its RECEIPT if it asks for one, else of None."""
         self._check_writable()
-        self._write(encode())
-        return succeed(None)
+        out = make()
+        waiter: Deferred[Receipt | None] = (
+            succeed(None)
+            if out.receipt is None
+            else self._expect(out.receipt, out.command, timeout)
+        )
+        self._write(out.data)
+        return waiter
 
     def _check_writable(self) -> None:
         if self.failure is not None:
@@ -355,12 +347,12 @@ class StompProtocol(Protocol):
             self.session.last_sent = self._clock.seconds()
 
     def _expect(
-        self, receipt: str, frame: ClientFrame, timeout: float | None
+        self, receipt: str, command: str, timeout: float | None
     ) -> Deferred[Receipt | None]:
         waiter: Deferred[Receipt | None] = Deferred(lambda _: self._forget(receipt))
         self.session.expect(receipt, waiter)
         limit = self.session.options.timeout if timeout is None else timeout
-        bounded(waiter, self._clock, limit, f"no RECEIPT for {frame.command} within {limit} s")
+        bounded(waiter, self._clock, limit, f"no RECEIPT for {command} within {limit} s")
         return waiter.addErrback(self._forget_on_error, receipt)
 
     def _forget_on_error(self, failure: Failure, receipt: str) -> Failure:
