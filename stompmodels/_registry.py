@@ -75,6 +75,12 @@ class Router:
             for route in self._routes
         )
 
+    @property
+    def has_handlers(self) -> bool:
+        """Whether any handler (or included router) was registered: a router without any
+        takes no frame."""
+        return bool(self._routes)
+
     def handler_for(self, frame: ServerFrame) -> Callable[[ServerFrame], ClientFrame | None] | None:
         """The first handler that accepts `frame`, searching included routers in order."""
         for route in self._routes:

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -32,6 +29,7 @@ from stompmodels import (
 )
 from stompmodels.blocking import BrokerError, Client, ConnectionLost, HeartbeatTimeout
 from stompmodels.blocking.sync import Channel, Waiter
+from tests.conftest import Certificate
 from tests.fake_server import FakeServer
 
 FAST = HeartBeat(100, 100)  # with a 2.5x grace, 250 ms of silence is fatal
@@ -569,29 +567,9 @@ def test_frames_are_logged_at_debug_without_the_passcode(
 # -- TLS -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key (made with the openssl tool)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return cert, key
-
-
-def tls_broker(request: pytest.FixtureRequest, certificate: tuple[Path, Path]) -> FakeBroker:
+def tls_broker(request: pytest.FixtureRequest, certificate: Certificate) -> FakeBroker:
     server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_side.load_cert_chain(*certificate)
+    server_side.load_cert_chain(certificate.cert, certificate.key)
     # The fake keeps the connection open after DISCONNECT: the client's shutdown must wake its
     # reader from a TLS recv().
     return make_broker(
@@ -604,10 +582,10 @@ def tls_broker(request: pytest.FixtureRequest, certificate: tuple[Path, Path]) -
 
 
 def test_tls_connection_works_and_closes_promptly(
-    request: pytest.FixtureRequest, certificate: tuple[Path, Path]
+    request: pytest.FixtureRequest, certificate: Certificate
 ) -> None:
     fake = tls_broker(request, certificate)
-    trusted = ssl.create_default_context(cafile=str(certificate[0]))
+    trusted = ssl.create_default_context(cafile=str(certificate.cert))
     client = Client(port=fake.port, ssl=trusted, heart_beat=FAST, timeout=10)
     with client:
         subscription = client.subscribe("/queue/a")
@@ -625,10 +603,10 @@ def test_close_wakes_the_reader_at_once(request: pytest.FixtureRequest, transpor
     """A silent broker that keeps the connection: only the client's shutdown() ends recv()."""
     server_side, client_side = None, None
     if transport == "tls":
-        certificate: tuple[Path, Path] = request.getfixturevalue("certificate")
+        certificate: Certificate = request.getfixturevalue("certificate")
         server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        server_side.load_cert_chain(*certificate)
-        client_side = ssl.create_default_context(cafile=str(certificate[0]))
+        server_side.load_cert_chain(certificate.cert, certificate.key)
+        client_side = ssl.create_default_context(cafile=str(certificate.cert))
     fake = make_broker(request, hang_up_at_end=False, tls=server_side)
     client = Client(port=fake.port, ssl=client_side, heart_beat=(0, 0), timeout=5)
     client.connect()
@@ -639,7 +617,7 @@ def test_close_wakes_the_reader_at_once(request: pytest.FixtureRequest, transpor
 
 
 def test_an_untrusted_certificate_fails_fast(
-    request: pytest.FixtureRequest, certificate: tuple[Path, Path]
+    request: pytest.FixtureRequest, certificate: Certificate
 ) -> None:
     fake = tls_broker(request, certificate)
     started = time.monotonic()

@@ -10,10 +10,7 @@ handshake between the client and an in-memory broker through `twisted.test.iosim
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 from dataclasses import replace
-from pathlib import Path
 from typing import Final, TypeVar, cast
 
 import pytest
@@ -59,6 +56,7 @@ from stompmodels.twisted import (
     Subscription,
 )
 from stompmodels.twisted.interfaces import Transport
+from tests.conftest import Certificate
 from tests.fake_server import FakeServer
 
 T = TypeVar("T")
@@ -885,40 +883,21 @@ class FakeBroker(Protocol):
             out.write(answer)
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
-    """A self-signed certificate for 127.0.0.1 and its key, PEM (made by the openssl tool)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed")
-    folder = tmp_path_factory.mktemp("twisted-tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return Path(cert).read_bytes(), Path(key).read_bytes()
-
-
 # Twisted's CertificateOptions (the in-memory broker's side) still hands pyOpenSSL objects over.
 IGNORE_PYOPENSSL_DEPRECATIONS: Final = pytest.mark.filterwarnings(
     "ignore:Passing pyOpenSSL:DeprecationWarning"
 )
 
 
-def tls_session(certificate: tuple[bytes, bytes], trusted: bool) -> Harness:
+def tls_session(certificate: Certificate, trusted: bool) -> Harness:
     """A client over TLS to an in-memory broker, the handshake pumped to its end."""
-    from twisted.internet.ssl import Certificate, PrivateCertificate, optionsForClientTLS
+    from twisted.internet.ssl import Certificate as TwistedCertificate
+    from twisted.internet.ssl import PrivateCertificate, optionsForClientTLS
     from twisted.protocols.tls import TLSMemoryBIOFactory
     from twisted.test.iosim import FakeTransport, connect
 
-    cert, key = certificate
-    trust = Certificate.loadPEM(cert) if trusted else None
+    cert, key = certificate.cert.read_bytes(), certificate.key.read_bytes()
+    trust = TwistedCertificate.loadPEM(cert) if trusted else None
     harness = Harness(accept=False, ssl=optionsForClientTLS("127.0.0.1", trustRoot=trust))
     client_factory = harness.reactor.tcpClients[0][2]
     server_options = PrivateCertificate.loadPEM(cert + key).options()  # type: ignore[no-untyped-call]
@@ -941,14 +920,14 @@ def tls_session(certificate: tuple[bytes, bytes], trusted: bool) -> Harness:
 
 
 @IGNORE_PYOPENSSL_DEPRECATIONS
-def test_tls_with_a_trusted_certificate(certificate: tuple[bytes, bytes]) -> None:
+def test_tls_with_a_trusted_certificate(certificate: Certificate) -> None:
     harness = tls_session(certificate, trusted=True)
     protocol = fired(harness.ready)
     assert protocol.engine.server == "FakeMQ/1.0"
 
 
 @IGNORE_PYOPENSSL_DEPRECATIONS
-def test_tls_refuses_an_untrusted_certificate(certificate: tuple[bytes, bytes]) -> None:
+def test_tls_refuses_an_untrusted_certificate(certificate: Certificate) -> None:
     harness = tls_session(certificate, trusted=False)
     error = failed(harness.ready)
     assert isinstance(error, ConnectionLost)

@@ -158,7 +158,8 @@ def test_a_message_over_the_frame_limit_is_refused_unread() -> None:
     async def huge(websocket: ServerConnection, server: FakeServer) -> None:
         await websocket.recv()
         await websocket.send(b"x" * 100_000)  # websockets refuses it before it is buffered
-        await asyncio.sleep(5)
+        async with asyncio.timeout(5):
+            await websocket.wait_closed()  # the client closes at once
 
     async def scenario() -> None:
         async with ws_broker(huge) as url:
@@ -173,7 +174,7 @@ def test_heart_beats_go_out_as_their_own_messages() -> None:
     received: list[bytes] = []
 
     async def beats(websocket: ServerConnection, server: FakeServer) -> None:
-        server.heart_beat = HeartBeat(1000, 1000)
+        server.heart_beat = HeartBeat(0, 100)  # the client then beats every 200 ms
         async for message in websocket:
             data = message.encode() if isinstance(message, str) else message
             received.append(data)
@@ -182,8 +183,8 @@ def test_heart_beats_go_out_as_their_own_messages() -> None:
 
     async def scenario() -> None:
         async with ws_broker(beats) as url, Client(url, heart_beat=(200, 0), timeout=5) as c:
-            assert c.engine.heart_beat[0] > 0
-            await asyncio.sleep(2.5)
+            assert c.engine.heart_beat[0] == 200
+            await asyncio.sleep(0.7)  # three beats due, at least one on time
 
     run(scenario())
     assert b"\n" in received

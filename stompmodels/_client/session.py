@@ -332,8 +332,20 @@ class ClientSession(Generic[W, S]):
             actions.append(_new(Failed, (error,)))
             return actions
         actions = []
+        # The common case inline (a MESSAGE for a subscription, no handlers): one look-up and
+        # one tuple per message; everything else goes through `_route`.
+        plain = not self.router.has_handlers
+        subscriptions = self._subscriptions
         for reaction in reactions:
-            if self._route(reaction.frame, reaction.receipts, actions):
+            frame = reaction.frame
+            if plain and type(frame) is Message:
+                held = subscriptions.get(frame.__dict__["subscription"] or "")
+                if held is not None:
+                    if held.frame.ack != "auto":
+                        self._delivered.add(frame)
+                    actions.append(_new(Deliver, (held.sink, frame)))
+                    continue
+            if self._route(frame, reaction.receipts, actions):
                 break
         return actions
 

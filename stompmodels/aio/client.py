@@ -480,7 +480,8 @@ class Client:
         """Queue `data` (see `Connection.send`); after a batch was written, wait while the
         stream's buffer is full (back-pressure), and let the reader and heart-beats run even if
         the caller never waits."""
-        self._log_sent(data)
+        if logger.isEnabledFor(logging.DEBUG):  # the bytes are parsed for the log line only
+            logger.debug("sent %r", self._session.sent(data))
         if connection.send(data):
             await connection.stream.drain()
             await asyncio.sleep(0)

@@ -1,7 +1,7 @@
 """A blocking STOMP client for threads and plain sockets: the same features as `stompmodels.aio`.
 
 ```python
-from stompmodels.blocking.client import Client
+from stompmodels.blocking import Client
 
 with Client("stomp://guest:guest@127.0.0.1:61613/") as client:
     subscription = client.subscribe("/queue/a", ack="client-individual")
