@@ -345,3 +345,14 @@ def test_destination_and_subscription_narrow_messages_only() -> None:
     with pytest.raises(TypeError, match="Message"):
         router.on(Error, subscription="s")
     router.on(Error, where=lambda e: e.message == "x")  # where= narrows any kind
+
+
+def test_has_handlers_says_whether_anything_was_registered_or_included() -> None:
+    empty, including, registering = Router(), Router(), Router()
+    including.include(Router())  # an included router may gain handlers later
+
+    @registering.on(Receipt)
+    def noted(receipt: Receipt) -> None:
+        return None
+
+    assert [r.has_handlers for r in (empty, including, registering)] == [False, True, True]
