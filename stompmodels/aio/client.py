@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import ssl as ssl_module
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Final, Self, TypeAlias, TypeVar
 
@@ -162,7 +162,7 @@ class Client:
         try:
             for url in self._session.connect_order():
                 try:
-                    connected = await self._open(url)
+                    connected = await self._attempt(url)
                 except ConnectionLost as exc:
                     error = exc
                     self._session.failed_over()
@@ -237,7 +237,9 @@ class Client:
             transaction=transaction,
             omit_content_length=omit_content_length,
         )
-        await self._transmit(connection, out)
+        pending = self._transmit(connection, out)
+        if pending is not None:
+            await pending
 
     async def subscribe(
         self,
@@ -284,7 +286,9 @@ class Client:
             return
         connection = self._current()
         out = session.acknowledge(message, transaction=transaction, receipt=receipt)
-        await self._transmit(connection, out)
+        pending = self._transmit(connection, out)
+        if pending is not None:
+            await pending
 
     async def nack(
         self, message: Message, *, transaction: str | None = None, receipt: bool = False
@@ -297,7 +301,9 @@ class Client:
             return
         connection = self._current()
         out = session.acknowledge(message, nack=True, transaction=transaction, receipt=receipt)
-        await self._transmit(connection, out)
+        pending = self._transmit(connection, out)
+        if pending is not None:
+            await pending
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[str]:
@@ -324,7 +330,7 @@ class Client:
 
     # -- connections -----------------------------------------------------------------------
 
-    async def _open(self, url: BrokerURL) -> Connected:
+    async def _attempt(self, url: BrokerURL) -> Connected:
         """One attempt: stream, CONNECT, CONNECTED, renewed subscriptions."""
         session = self._session
         url = session.resolve(url)
@@ -369,7 +375,7 @@ class Client:
     def _wrote(self, now: float) -> None:
         self._session.last_sent = now
 
-    def _lost(self, connection: Connection, error: ConnectionLost) -> None:
+    def _fail(self, connection: Connection, error: ConnectionLost) -> None:
         """A connection failed: wake its waiters, then reconnect or end the client."""
         if connection.failure is not None:
             return
@@ -404,7 +410,7 @@ class Client:
             session.failed_over()
             url = session.next_url
             try:
-                await self._open(url)
+                await self._attempt(url)
             except ConnectionLost as exc:
                 logger.warning("reconnect to %s failed: %s", url, exc)
                 error = exc
@@ -423,7 +429,7 @@ class Client:
     async def _shut(self, connection: Connection, error: ConnectionLost) -> None:
         """Fail `connection` (if not yet) and wait for its tasks and stream to finish."""
         if connection.failure is None:
-            self._lost(connection, error)
+            self._fail(connection, error)
         current = asyncio.current_task()
         others = [task for task in connection.tasks if task is not current]
         for task in others:
@@ -455,36 +461,47 @@ class Client:
     async def _request(self, frame: ClientFrame) -> None:
         """Encode `frame` (the session checks it) and write it; see `_transmit`."""
         connection = self._current()
-        await self._transmit(connection, self._session.outgoing(frame))
+        pending = self._transmit(connection, self._session.outgoing(frame))
+        if pending is not None:
+            await pending
 
-    async def _transmit(self, connection: Connection, out: Outgoing) -> None:
-        """Write `out`; if it asks for a receipt, wait (bounded) for the RECEIPT."""
+    def _transmit(self, connection: Connection, out: Outgoing) -> Awaitable[None] | None:
+        """Queue `out` (see `Connection.send`); what the caller must await, if anything: the
+        RECEIPT it asks for (bounded by `timeout`), or room in a full stream buffer. A plain
+        frame costs no coroutine."""
         receipt = out.receipt
-        if receipt is None:
-            await self._write(connection, out.data)
-            return
-        # Parked after a successful encode (no waiter is left behind by a refused frame); the
-        # RECEIPT cannot be read before this coroutine next waits.
-        session = self._session
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        session.expect(receipt, waiter)
-        await self._write(connection, out.data)
+        waiter: asyncio.Future[None] | None = None
+        if receipt is not None:
+            # Parked before the write (the RECEIPT cannot be read before the caller next
+            # waits) and after a successful encode (a refused frame leaves no waiter).
+            waiter = asyncio.get_running_loop().create_future()
+            self._session.expect(receipt, waiter)
+        data = out.data
+        if logger.isEnabledFor(logging.DEBUG):  # inline: this runs for every frame sent
+            logger.debug("sent %r", self._session.sent(data))
+        flushed = connection.send(data)
+        if waiter is not None:
+            return self._confirm(connection, out, waiter, flushed)
+        return self._drained(connection) if flushed else None
+
+    @staticmethod
+    async def _drained(connection: Connection) -> None:
+        """After a batch was written: wait while the stream's buffer is full (back-pressure),
+        and let the reader and heart-beats run even if the caller never waits."""
+        await connection.stream.drain()
+        await asyncio.sleep(0)
+
+    async def _confirm(
+        self, connection: Connection, out: Outgoing, waiter: asyncio.Future[None], flushed: bool
+    ) -> None:
+        if flushed:
+            await self._drained(connection)
         try:
             async with asyncio.timeout(self.timeout):
                 await waiter
         except TimeoutError:
-            session.forget(receipt, waiter)
+            self._session.forget(out.receipt or "", waiter)
             raise TimeoutError(f"no RECEIPT for {out.command} within {self.timeout} s") from None
-
-    async def _write(self, connection: Connection, data: bytes) -> None:
-        """Queue `data` (see `Connection.send`); after a batch was written, wait while the
-        stream's buffer is full (back-pressure), and let the reader and heart-beats run even if
-        the caller never waits."""
-        if logger.isEnabledFor(logging.DEBUG):  # the bytes are parsed for the log line only
-            logger.debug("sent %r", self._session.sent(data))
-        if connection.send(data):
-            await connection.stream.drain()
-            await asyncio.sleep(0)
 
     def _log_sent(self, data: bytes) -> None:
         if logger.isEnabledFor(logging.DEBUG):  # the bytes are parsed for the log line only
@@ -535,10 +552,10 @@ class Client:
                     elif isinstance(action, Failed):
                         raise action.error
         except ConnectionLost as exc:
-            self._lost(connection, exc)
+            self._fail(connection, exc)
         except OSError as exc:
             reason = f"connection to {connection.url} failed: {describe_error(exc)}"
-            self._lost(connection, ConnectionLost(reason))
+            self._fail(connection, ConnectionLost(reason))
 
     def _run_handler(self, connection: Connection, action: Dispatch) -> None:
         """Run a handler on the reader; its exception is logged, never the end of reading."""
@@ -588,7 +605,7 @@ class Client:
                 connection.send(EOL)
             overdue = session.overdue(now)
             if overdue is not None:
-                self._lost(connection, overdue)
+                self._fail(connection, overdue)
                 return
 
 

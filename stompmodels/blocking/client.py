@@ -640,7 +640,7 @@ class Client:
         session = self._session
         with self._write_lock:
             with self._lock:
-                self._check_usable()
+                self._check_writable()
                 out = make()
                 waiter: Waiter[None] | None = None
                 if out.receipt is not None:
@@ -660,13 +660,13 @@ class Client:
         bytes the session made, which applied their frame's effects without building it."""
         with self._write_lock:
             with self._lock:
-                self._check_usable()
+                self._check_writable()
                 data = encode()
             if data:
                 logger.debug("sent %r", self._session.sent(data))
                 self._write(data)
 
-    def _check_usable(self) -> None:
+    def _check_writable(self) -> None:
         if self._failure is not None:
             raise fresh(self._failure)
         if self._sock is None:
@@ -804,11 +804,11 @@ class Client:
     def _dispatch_loop(self) -> None:
         while (job := self._jobs.get(None)) is not None:
             try:
-                self._run(*job)
+                self._run_handler(*job)
             finally:
                 self._jobs.task_done()
 
-    def _run(
+    def _run_handler(
         self, handler: Callable[[ServerFrame], ClientFrame | None], frame: ServerFrame
     ) -> None:
         session = self._session
