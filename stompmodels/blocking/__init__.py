@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from .client import (
-    Backoff,
+from stompmodels._client.backoff import Backoff
+from stompmodels._client.errors import (
     BrokerError,
-    BrokerURL,
-    Client,
     ConnectionEvent,
     ConnectionLost,
     HeartbeatTimeout,
-    Subscription,
 )
+from stompmodels._client.url import BrokerURL
+from stompmodels.blocking.client import Client
+from stompmodels.blocking.subscription import Subscription
 
 __all__ = [
     "Backoff",

@@ -61,7 +61,6 @@ from stompmodels._client.errors import (
     Closed,
     ConnectionEvent,
     ConnectionLost,
-    HeartbeatTimeout,
     describe_error,
 )
 from stompmodels._client.options import ClientOptions
@@ -827,15 +826,3 @@ class Client:
                 logger.warning(
                     "the %s returned by handler %s was not sent: %s", reply.command, name, exc
                 )
-
-
-__all__ = [
-    "Backoff",
-    "BrokerError",
-    "BrokerURL",
-    "Client",
-    "ConnectionEvent",
-    "ConnectionLost",
-    "HeartbeatTimeout",
-    "Subscription",
-]

@@ -20,7 +20,6 @@ import pytest
 
 import stompmodels.aio.client
 from stompmodels import AckMode, ClientFrame, HeartBeat, Message, Router
-from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import ConnectionLost
 from stompmodels._client.url import BrokerURL
 from stompmodels.aio import Client, Subscription
@@ -30,7 +29,7 @@ from tests.fake_server import NO_HEART_BEAT
 from .harness import (
     WAIT,
     Broker,
-    CredentialsHook,
+    ClientKeywords,
     Driver,
     Mailbox,
     MessageHandler,
@@ -111,23 +110,14 @@ class AioClient(StompClient):
         self,
         driver: AioDriver,
         url: str | list[str],
-        *,
-        heart_beat: tuple[int, int],
-        queue_size: int,
-        timeout: float,
-        reconnect: Backoff | None,
-        credentials: CredentialsHook | None,
+        keywords: ClientKeywords,
     ) -> None:
         super().__init__()
         self.driver = driver
         self.client = Client(
             url,
-            heart_beat=heart_beat,
-            queue_size=queue_size,
-            timeout=timeout,
-            reconnect=reconnect or False,
-            credentials=credentials,
             on_state=self.on_state,
+            **keywords,
         )
 
     def connect(self) -> None:
@@ -215,25 +205,8 @@ class AioDriver(Driver):
     def refused_url(self) -> str:
         return broker_url(HOST, next(self._ports))
 
-    def client(
-        self,
-        url: str | list[str],
-        *,
-        heart_beat: tuple[int, int] = (0, 0),
-        queue_size: int = 100,
-        timeout: float = WAIT,
-        reconnect: Backoff | None = None,
-        credentials: CredentialsHook | None = None,
-    ) -> StompClient:
-        client = AioClient(
-            self,
-            url,
-            heart_beat=heart_beat,
-            queue_size=queue_size,
-            timeout=timeout,
-            reconnect=reconnect,
-            credentials=credentials,
-        )
+    def make_client(self, url: str | list[str], keywords: ClientKeywords) -> StompClient:
+        client = AioClient(self, url, keywords)
         self.clients.append(client)
         return client
 

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from typing import Final
 
 from stompmodels import AckMode, ClientFrame, HeartBeat, Message, Router
-from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import ConnectionLost
 from stompmodels.blocking import Client, Subscription
 from tests.fake_server import NO_HEART_BEAT
@@ -25,7 +24,7 @@ from tests.test_blocking_unit import FakeBroker
 from .harness import (
     WAIT,
     Broker,
-    CredentialsHook,
+    ClientKeywords,
     Driver,
     Mailbox,
     MessageHandler,
@@ -117,22 +116,13 @@ class BlockingClient(StompClient):
     def __init__(
         self,
         url: str | list[str],
-        *,
-        heart_beat: tuple[int, int],
-        queue_size: int,
-        timeout: float,
-        reconnect: Backoff | None,
-        credentials: CredentialsHook | None,
+        keywords: ClientKeywords,
     ) -> None:
         super().__init__()
         self.client = Client(
             url,
-            heart_beat=heart_beat,
-            queue_size=queue_size,
-            timeout=timeout,
-            reconnect=reconnect or False,
-            credentials=credentials,
             on_state=self.on_state,
+            **keywords,
         )
 
     def connect(self) -> None:
@@ -186,24 +176,8 @@ class BlockingDriver(Driver):
     def refused_url(self) -> str:
         return broker_url(HOST, free_port())
 
-    def client(
-        self,
-        url: str | list[str],
-        *,
-        heart_beat: tuple[int, int] = (0, 0),
-        queue_size: int = 100,
-        timeout: float = WAIT,
-        reconnect: Backoff | None = None,
-        credentials: CredentialsHook | None = None,
-    ) -> StompClient:
-        client = BlockingClient(
-            url,
-            heart_beat=heart_beat,
-            queue_size=queue_size,
-            timeout=timeout,
-            reconnect=reconnect,
-            credentials=credentials,
-        )
+    def make_client(self, url: str | list[str], keywords: ClientKeywords) -> StompClient:
+        client = BlockingClient(url, keywords)
         self.clients.append(client)
         return client
 

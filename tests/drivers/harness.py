@@ -19,7 +19,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, TypedDict
 
 from stompmodels import AckMode, HeartBeat, Message, Router
 from stompmodels._client.backoff import Backoff
@@ -36,6 +36,18 @@ WAIT: Final = 2.0
 """The longest any single wait of a scenario lasts (seconds, on the driver's clock)."""
 
 CredentialsHook = Callable[[BrokerURL], BrokerURL]
+
+
+class ClientKeywords(TypedDict):
+    """The options a scenario gives a client: the same keywords for every driver's client."""
+
+    heart_beat: tuple[int, int]
+    queue_size: int
+    timeout: float
+    reconnect: Backoff | bool
+    credentials: CredentialsHook | None
+
+
 MessageHandler = Callable[[Message], None]
 
 
@@ -195,7 +207,6 @@ class Driver(ABC):
     def refused_url(self) -> str:
         """The URL of an address where nobody listens."""
 
-    @abstractmethod
     def client(
         self,
         url: str | list[str],
@@ -206,8 +217,19 @@ class Driver(ABC):
         reconnect: Backoff | None = None,
         credentials: CredentialsHook | None = None,
     ) -> StompClient:
-        """A client (not connected yet); `reconnect` and `credentials` are passed only when
-        given, with the same keyword names for every driver."""
+        """A client (not connected yet), closed by `close`."""
+        keywords: ClientKeywords = {
+            "heart_beat": heart_beat,
+            "queue_size": queue_size,
+            "timeout": timeout,
+            "reconnect": reconnect or False,
+            "credentials": credentials,
+        }
+        return self.make_client(url, keywords)
+
+    @abstractmethod
+    def make_client(self, url: str | list[str], keywords: ClientKeywords) -> StompClient:
+        """The driver's client for `url` with `keywords` (it keeps it, to close it)."""
 
     @abstractmethod
     def wait(self, seconds: float) -> None:

@@ -27,7 +27,6 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
 from stompmodels import AckMode, ClientFrame, HeartBeat, Message, Router
-from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import ConnectionLost
 from stompmodels.twisted import StompClientFactory, StompProtocol, Subscription
 from tests.fake_server import NO_HEART_BEAT
@@ -36,7 +35,7 @@ from tests.test_twisted_unit import Wire, failure, fired, refused
 from .harness import (
     WAIT,
     Broker,
-    CredentialsHook,
+    ClientKeywords,
     Driver,
     Mailbox,
     MessageHandler,
@@ -212,24 +211,15 @@ class TwistedClient(StompClient):
         self,
         driver: TwistedDriver,
         url: str | list[str],
-        *,
-        heart_beat: tuple[int, int],
-        queue_size: int,
-        timeout: float,
-        reconnect: Backoff | None,
-        credentials: CredentialsHook | None,
+        keywords: ClientKeywords,
     ) -> None:
         super().__init__()
         self.driver = driver
         self.factory = StompClientFactory(
             url,
             reactor=driver.reactor,
-            heart_beat=heart_beat,
-            queue_size=queue_size,
-            timeout=timeout,
-            reconnect=reconnect or False,
-            credentials=credentials,
             on_state=self.on_state,
+            **keywords,
         )
 
     def protocol(self) -> StompProtocol:
@@ -342,25 +332,8 @@ class TwistedDriver(Driver):
     def refused_url(self) -> str:
         return broker_url(HOST, next(self._ports))
 
-    def client(
-        self,
-        url: str | list[str],
-        *,
-        heart_beat: tuple[int, int] = (0, 0),
-        queue_size: int = 100,
-        timeout: float = WAIT,
-        reconnect: Backoff | None = None,
-        credentials: CredentialsHook | None = None,
-    ) -> StompClient:
-        client = TwistedClient(
-            self,
-            url,
-            heart_beat=heart_beat,
-            queue_size=queue_size,
-            timeout=timeout,
-            reconnect=reconnect,
-            credentials=credentials,
-        )
+    def make_client(self, url: str | list[str], keywords: ClientKeywords) -> StompClient:
+        client = TwistedClient(self, url, keywords)
         self.clients.append(client)
         return client
 
