@@ -439,7 +439,7 @@ class Engine(SessionRules):
         omit_content_length: bool = False,
     ) -> bytes:
         """`encode(send(...))` with the same arguments, checks and effects, without building
-        the frame: for transports that do not log what they send."""
+        the frame (what `ClientSession.send` writes for a SEND without a receipt)."""
         if receipt is False and transaction is None and not omit_content_length:
             if (
                 type(body) is bytes
@@ -485,7 +485,7 @@ class Engine(SessionRules):
 
     def encode_ack(self, message: Message, *, transaction: str | None = None) -> bytes:
         """`encode(ack(message, transaction=transaction))`, with the same checks and effects,
-        without building the frame: for transports that do not log what they send."""
+        without building the frame (what `ClientSession.acknowledge` writes for a plain ACK)."""
         if transaction is None and self._state is State.CONNECTED:
             ident = self._ack_id(message)
             if ident is not None:
