@@ -1,7 +1,10 @@
 """The seed's Twisted receiver, redone with stompmodels: subscribe to a queue, print each
 message as its typed frame, ACK it, and stop cleanly after COUNT messages or TIMEOUT seconds.
 
-Run: ``python examples/twisted_receiver.py --url stomp://guest:guest@127.0.0.1:61614/ --count 10``
+Run it first (it waits up to --timeout s), then the sender with the same --url, destination
+and count, in another terminal:
+
+Run: ``python examples/twisted_receiver.py --url stomp://guest:guest@127.0.0.1:61613/ --count 10``
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The seed's Twisted sender, redone with stompmodels: a numbered series of messages to a queue,
 each confirmed by the broker's RECEIPT, which is printed as the typed frame it is.
 
+Run it after ``examples/twisted_receiver.py``, with the same --url, destination and count:
+
 Run: ``python examples/twisted_sender.py --url stomp://guest:guest@127.0.0.1:61613/ --count 10``
 """
 

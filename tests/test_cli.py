@@ -8,22 +8,23 @@ gets --timeout.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import io
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 import stompmodels.cli.app as cli_module
-from stompmodels import Frame, HeartBeat, Message, Send, Subscribe
+from stompmodels import Connect, Frame, HeartBeat, Message, Send, Stomp, Subscribe
 from stompmodels._client.url import parse_url
 from stompmodels.cli import main
 from stompmodels.cli.commands import ListenOptions, subscribe_plan
-from stompmodels.cli.format import Progress, body_fields, body_preview, frame_text
+from stompmodels.cli.format import Progress, body_fields, body_preview, escape, frame_text
 
 from .fake_server import FakeServer
 
@@ -77,11 +78,14 @@ def stdin_bytes(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
 class RefusingServer(FakeServer):
     """A FakeServer that, like RabbitMQ, refuses destinations outside /queue and /topic."""
 
+    refusal = "Unknown destination"
+    """The `message` header of the ERROR that refuses one."""
+
     def _apply(self, frame: Frame) -> tuple[str | None, list[bytes]]:
         if isinstance(frame, Send | Subscribe) and not frame.destination.startswith(
             ("/queue/", "/topic/")
         ):
-            return "Unknown destination", []
+            return self.refusal, []
         return super()._apply(frame)
 
 
@@ -89,11 +93,14 @@ class RefusingServer(FakeServer):
 class FakeBroker:
     """FakeServer sessions behind 127.0.0.1:`port`, served by an event loop in a thread.
 
-    Each new subscription is sent every body of `messages`.
+    Each new subscription is sent every body of `messages`, with the custom `headers`.
     """
 
     messages: Sequence[bytes] = ()
     credentials: tuple[str, str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    refusal: str = RefusingServer.refusal
+    session_id: str = "session-7"
     sessions: list[FakeServer] = field(default_factory=list)
     port: int = 0
 
@@ -118,13 +125,16 @@ class FakeBroker:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         server = RefusingServer(heart_beat=HeartBeat(0, 0), credentials=self.credentials)
+        server.refusal, server.session = self.refusal, self.session_id
         self.sessions.append(server)
         try:
             while not server.closed and (data := await reader.read(65536)):
                 known = set(server.subscriptions)
                 out = server.receive(data)
                 for key in server.subscriptions.keys() - known:
-                    out.extend(server.message(key, body) for body in self.messages)
+                    out.extend(
+                        server.message(key, body, headers=self.headers) for body in self.messages
+                    )
                 writer.write(b"".join(out))
                 await writer.drain()
         finally:
@@ -280,6 +290,11 @@ def test_decode_missing_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp
         (["listen", "/queue/a", "--ack", "never"], "--ack: invalid choice: 'never'"),
         (["listen", "/queue/a", "--timeout", "-1"], "--timeout: expected a number of seconds"),
         (["decode", "--version", "2.0"], "--version: invalid choice: '2.0'"),
+        (
+            ["send", "/queue/a", "x", "--stomp-version", "1.2,2.0"],
+            "--stomp-version: expected a comma list of 1.0, 1.1, 1.2, got '1.2,2.0'",
+        ),
+        (["listen", "/queue/a", "--stomp-version", ""], "--stomp-version: expected a comma"),
     ],
 )
 def test_argument_errors_exit_2(
@@ -316,7 +331,8 @@ def test_bad_url_is_one_line_exit_2_without_the_passcode(
 
 
 def test_bad_header_for_the_model_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    run = run_cli(capsys, "send", "--url", "stomp://127.0.0.1:1/", "/q", "-H", "content-type=x")
+    argv = ["send", "--url", "stomp://127.0.0.1:1/", "/q", "hi", "-H", "content-type=x"]
+    run = run_cli(capsys, *argv)
     assert run.status == 2
     assert run.err_lines == [
         "stompmodels: error: cannot send that: custom header 'content-type' duplicates the typed "
@@ -481,6 +497,256 @@ def test_listen_error_frame_on_subscribe(
     assert run.err_lines == ["stompmodels: error: the broker sent ERROR: Unknown destination"]
 
 
+# -- what a peer sends cannot take over the terminal --------------------------------------------
+
+HOSTILE = "\x1b[2J\x1b[Hgone\nfake: line\r\x9b31m\u202eevil\\n"
+HOSTILE_SHOWN = "\\u001b[2J\\u001b[Hgone\\nfake: line\\r\\u009b31m\\u202eevil\\\\n"
+
+
+def shows_nothing_raw(text: str) -> bool:
+    """No control character but the newlines that end lines, no C1 or bidi control."""
+    return not any(
+        (ord(char) < 0x20 and char != "\n") or 0x7F <= ord(char) <= 0x9F or char == "\u202e"
+        for char in text
+    )
+
+
+def test_listen_readable_escapes_header_names_and_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    headers = {"x-evil": HOSTILE, "x-\x1b]0;title\x07": "ok"}
+    with FakeBroker(messages=[b"body\x1b[2J"], headers=headers) as broker:
+        argv = ["listen", "--url", broker.url, "/queue/a", "--count", "1", "--timeout", "5"]
+        run = run_cli(capsys, *argv)
+    assert (run.status, run.err) == (0, "")
+    assert shows_nothing_raw(run.out)
+    lines = run.out.splitlines()
+    assert lines[0] == "MESSAGE /queue/a"
+    assert f"  x-evil: {HOSTILE_SHOWN}" in lines
+    assert "  x-\\u001b]0;title\\u0007: ok" in lines
+    assert lines[-1] == '  body (8 bytes): "body\\u001b[2J"'
+    # One line for the title, each header and the body: no header made a line of its own.
+    assert not any(line.startswith("fake:") for line in lines)
+
+
+def test_listen_json_keeps_header_values_exact(capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeBroker(messages=[b"b"], headers={"x-evil": HOSTILE}) as broker:
+        argv = ["listen", "--url", broker.url, "/queue/a", "--count", "1", "--timeout", "5"]
+        run = run_cli(capsys, *argv, "--json")
+    assert (run.status, run.err) == (0, "")
+    assert shows_nothing_raw(run.out)  # JSON escapes them itself
+    (record,) = run.json_lines()
+    assert record["headers"] == {"x-evil": HOSTILE}
+
+
+def test_decode_readable_escapes_the_destination_and_headers(
+    capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    frame = Message(
+        destination="/queue/\x1b[2Ja\nb",
+        message_id="1\x1b[H",
+        subscription="0",
+        headers={"x\ny": "\\"},
+    )
+    stdin_bytes(monkeypatch, frame.to_wire("1.2"))
+    run = run_cli(capsys, "decode")
+    assert (run.status, run.err) == (0, "")
+    assert shows_nothing_raw(run.out)
+    assert run.out.splitlines() == [
+        "MESSAGE /queue/\\u001b[2Ja\\nb  [byte 0]",
+        "  destination: /queue/\\u001b[2Ja\\nb",
+        "  message-id: 1\\u001b[H",
+        "  subscription: 0",
+        "  x\\ny: \\\\",
+    ]
+    stdin_bytes(monkeypatch, frame.to_wire("1.2"))
+    (record,) = run_cli(capsys, "decode", "--json").json_lines()
+    assert record["destination"] == "/queue/\x1b[2Ja\nb" and record["headers"] == {"x\ny": "\\"}
+
+
+def test_error_frame_message_is_escaped_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeBroker(refusal="Unknown\x1b[2J destination\nsecond line") as broker:
+        run = run_cli(capsys, "send", "--url", broker.url, "/invalid/x", "hi")
+    assert run.status == 1
+    assert run.err_lines == [
+        "stompmodels: error: the broker sent ERROR: Unknown\\u001b[2J destination\\nsecond line"
+    ]
+
+
+def test_verbose_log_escapes_what_the_broker_said(capsys: pytest.CaptureFixture[str]) -> None:
+    # CONNECTED is never escaped on the wire, so its session id can hold ESC but not LF.
+    with FakeBroker(session_id="s\x1b[2J\x9b1m") as broker:
+        run = run_cli(capsys, "-v", "send", "--url", broker.url, "/queue/a", "hi")
+    assert run.status == 0
+    assert shows_nothing_raw(run.err)
+    assert any("session s\\u001b[2J\\u009b1m, " in line for line in run.err_lines)
+
+
+def test_escape() -> None:
+    assert escape("plain héllo: a=b") == "plain héllo: a=b"
+    assert escape("\x00\x07\b\t\n\f\r\x1b\x7f\x85\x9b") == (
+        "\\u0000\\u0007\\b\\t\\n\\f\\r\\u001b\\u007f\\u0085\\u009b"
+    )
+    assert escape("\u2028\u2029\u202e\u2066\u200f") == "\\u2028\\u2029\\u202e\\u2066\\u200f"
+    assert escape("C:\\dir\\n") == "C:\\\\dir\\\\n"  # a backslash doubles: no ambiguity
+    assert escape("C:\\dir\n", backslash=False) == "C:\\dir\\n"
+    # The body preview is a JSON string that decodes back to the text.
+    shown = body_preview(HOSTILE.encode())
+    assert shows_nothing_raw(shown)
+    assert json.loads(shown.partition(": ")[2]) == HOSTILE
+
+
+# -- --cafile, failover URLs, a piped body, --version, --stomp-version ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "every"),
+    [
+        (f"stomp://guest:{SECRET}@127.0.0.1:1/", False),
+        (f"ws://guest:{SECRET}@127.0.0.1:1/ws", False),
+        (f"failover:(stomp+ssl://guest:{SECRET}@127.0.0.1:1/,stomp://127.0.0.1:2/)", True),
+    ],
+)
+def test_cafile_without_tls_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Any, url: str, every: bool
+) -> None:
+    missing = str(tmp_path / "never-read.pem")  # refused before the file is even opened
+    for command in (["send", "/queue/a", "hi"], ["listen", "/queue/a", "--timeout", "1"]):
+        run = run_cli(capsys, *command, "--url", url, "--cafile", missing)
+        assert (run.status, run.out) == (2, "")
+        (line,) = run.err_lines
+        assert line.startswith("stompmodels: error: --cafile has no effect without TLS, which ")
+        assert line.endswith("for every broker of the failover URL") == every
+        assert SECRET not in run.err
+
+
+def test_cafile_with_tls_is_still_loaded(capsys: pytest.CaptureFixture[str], tmp_path: Any) -> None:
+    missing = str(tmp_path / "missing.pem")
+    url = f"stomp+ssl://guest:{SECRET}@127.0.0.1:1/"
+    run = run_cli(capsys, "send", "--url", url, "/queue/a", "hi", "--cafile", missing)
+    assert run.status == 2
+    assert run.err_lines[0].startswith(f"stompmodels: error: cannot load --cafile {missing!r}: ")
+
+
+def test_failover_url_tries_each_broker_in_turn(
+    capsys: pytest.CaptureFixture[str], fake_broker: FakeBroker
+) -> None:
+    url = f"failover:(stomp://guest:{SECRET}@127.0.0.1:1/,{fake_broker.url})"
+    run = run_cli(capsys, "send", "--url", url, "/queue/a", "hi")
+    assert (run.status, run.out, run.err) == (0, "", "")
+    assert [send.body for send in fake_broker.sessions[0].published] == [b"hi"]
+    argv = ["listen", "--url", url, "/queue/a", "--json", "--count", "1", "--timeout", "5"]
+    listened = run_cli(capsys, *argv)
+    assert (listened.status, listened.err) == (0, "")
+    assert [r["body"] for r in listened.json_lines()] == ["one"]
+
+
+def test_failover_url_that_fails_everywhere_exits_1_without_the_passcode(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"failover:(stomp://guest:{SECRET}@127.0.0.1:1/,stomp://guest:{SECRET}@127.0.0.1:2/)"
+    run = run_cli(capsys, "send", "--url", url, "/queue/a", "hi")
+    assert run.status == 1
+    (line,) = run.err_lines  # the last broker's failure
+    assert line.startswith("stompmodels: error: cannot reach stomp://guest@127.0.0.1:2")
+    assert SECRET not in run.err
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        (f"failover:stomp://guest:{SECRET}@h/", "a failover URL looks like failover:("),
+        (f"failover:(stomp://guest:{SECRET}@h/,http://h/)", "unsupported URL scheme 'http'"),
+        ("failover:()", "no broker URL given"),
+    ],
+)
+def test_bad_failover_url_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], url: str, complaint: str
+) -> None:
+    run = run_cli(capsys, "send", "--url", url, "/queue/a", "hi")
+    assert (run.status, run.out) == (2, "")
+    (line,) = run.err_lines
+    assert line.startswith("stompmodels: error: bad URL: ") and complaint in line
+    assert SECRET not in line
+
+
+def test_send_without_body_reads_piped_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: Any, fake_broker: FakeBroker
+) -> None:
+    stdin_bytes(monkeypatch, b"piped\x00bytes")
+    run = run_cli(capsys, "send", "--url", fake_broker.url, "/queue/a", "--count", "2")
+    assert (run.status, run.out, run.err) == (0, "", "")
+    published = fake_broker.sessions[0].published
+    assert [(s.body, s.content_type) for s in published] == [(b"piped\x00bytes", None)] * 2
+
+
+class UnreadInput(io.StringIO):
+    """Standard input that must not be read: on a terminal (reading would wait for the user),
+    or not readable at all (as under pytest's capture)."""
+
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def readable(self) -> bool:
+        return self.tty
+
+    def read(self, size: int | None = -1) -> str:
+        raise AssertionError("this stdin must not be read")
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_send_without_body_or_piped_stdin_sends_an_empty_body(
+    capsys: pytest.CaptureFixture[str], monkeypatch: Any, fake_broker: FakeBroker, tty: bool
+) -> None:
+    monkeypatch.setattr("sys.stdin", UnreadInput(tty))
+    run = run_cli(capsys, "send", "--url", fake_broker.url, "/queue/a")
+    assert (run.status, run.err) == (0, "")
+    assert [s.body for s in fake_broker.sessions[0].published] == [b""]
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "--version")
+    assert (run.status, run.err) == (0, "")
+    assert run.out == f"stompmodels {importlib.metadata.version('stompmodels')}\n"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [("1.1", ("1.1",), "1.1"), ("1.2,1.0", ("1.0", "1.2"), "1.2"), ("1.0", ("1.0",), "1.0")],
+)
+@pytest.mark.parametrize("command", ["send", "listen"])
+def test_stomp_version_limits_what_is_offered(
+    capsys: pytest.CaptureFixture[str],
+    fake_broker: FakeBroker,
+    command: str,
+    case: tuple[str, tuple[str, ...], str],
+) -> None:
+    option, offered, chosen = case  # --stomp-version, the accept-version sent, the version used
+    rest = ["hi"] if command == "send" else ["--count", "1", "--timeout", "5"]
+    argv = [command, "--url", fake_broker.url, "/queue/a", *rest, "--stomp-version", option]
+    run = run_cli(capsys, *argv)
+    assert (run.status, run.err) == (0, "")
+    (session,) = fake_broker.sessions
+    connect = session.received[0]
+    assert isinstance(connect, Connect | Stomp)
+    assert connect.accept_version == offered
+    assert session.version == chosen
+    if command == "listen":  # --count: the CLI ACKs what it printed, in 1.0 in client mode
+        (subscribe,) = [f for f in session.received if isinstance(f, Subscribe)]
+        assert subscribe.ack == ("client" if chosen == "1.0" else "client-individual")
+        assert [d.body for d in session.acked] == [b"one"]
+
+
+def test_stomp_version_is_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "send", "--help")
+    assert run.status == 0
+    assert "--stomp-version" in run.out and "comma list such as" in run.out
+
+
 # -- formatting pieces --------------------------------------------------------------------------
 
 
@@ -531,6 +797,9 @@ def test_subscribe_plan() -> None:
     assert ack == "client-individual"
     assert headers == {"prefetch-count": "9", "activemq.prefetchSize": "2"}
     assert subscribe_plan(ListenOptions(url, "/q", count=1, ack="client"))[0] == "client"
+    # STOMP 1.0 has no client-individual; the CLI ACKs in order, so client does the same.
+    assert subscribe_plan(ListenOptions(url, "/q", count=1), "1.0")[0] == "client"
+    assert subscribe_plan(ListenOptions(url, "/q", count=1), "1.1")[0] == "client-individual"
 
 
 @pytest.mark.slow

@@ -113,3 +113,84 @@ def test_websocket_uri_brackets_ipv6_hosts() -> None:
 def test_failover_can_mix_tcp_and_websocket() -> None:
     schemes = [url.scheme for url in parse_urls("failover:(ws://a/ws,stomp://b)")]
     assert schemes == ["ws", "stomp"]
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port", "passcode", "vhost"),
+    [
+        ("stomp://guest:9876/5432@127.0.0.1:61613/", "127.0.0.1", 61613, "9876/5432", "/"),
+        ("stomp://guest:a?b@h:1/v", "h", 1, "a?b", "v"),
+        ("stomp://guest:a#b@c@h/v", "h", 61613, "a#b@c", "v"),  # the userinfo ends at the last @
+        ("stomp://guest:p%2F%40@h/a%40b", "h", 61613, "p/@", "a@b"),  # percent-decoded
+        ("stomp+ssl://guest:/?#@[::1]:7/", "::1", 7, "/?#", "/"),
+    ],
+)
+def test_a_passcode_may_hold_slashes_question_marks_and_at_signs(
+    text: str, host: str, port: int, passcode: str, vhost: str
+) -> None:
+    url = parse_url(text)
+    assert (url.host, url.port, url.login, url.vhost) == (host, port, "guest", vhost)
+    assert url.passcode is not None and url.passcode.get_secret_value() == passcode
+
+
+def test_a_websocket_passcode_may_hold_a_query() -> None:
+    url = parse_url("ws://bob:x?vhost=evil/y@h:9/ws?vhost=team")
+    assert (url.host, url.port, url.websocket_path, url.vhost) == ("h", 9, "/ws", "team")
+    assert url.passcode is not None and url.passcode.get_secret_value() == "x?vhost=evil/y"
+    assert url.websocket_uri == "ws://h:9/ws"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stomp://guest:9876/5432@127.0.0.1:61613/",
+        "ws://bob:9876?5432@h/ws?vhost=v",
+        "stomp://bob:9876/5432@[::1]:1/",
+    ],
+)
+def test_odd_passcodes_never_show_in_str_or_repr(text: str) -> None:
+    url = parse_url(text)
+    for shown in (str(url), repr(url)):
+        assert "9876" not in shown
+        assert "5432" not in shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stomp://bob:9876/5432@h:notaport/",
+        "stomp://bob:9876/5432@h:99999/",
+        "stomp://bob:9876/5432@/v",
+        "stomp://bob:9876/5432@[::1/",
+        "stomp://bob:9876/5432@h,h/",
+        "http://bob:9876/5432@h/",
+        "stomp:bob:9876/5432@h/",
+        "bob:9876/5432@h",
+        "9876/5432@h",
+        "failover:(stomp://a:1,stomp://bob:9876/5432@h:x)",
+        "failover:(stomp://bob:9876/5432@h",
+    ],
+)
+def test_bad_url_errors_never_show_an_odd_passcode(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_urls(text)
+    assert "9876" not in str(caught.value)
+    assert "5432" not in str(caught.value)
+
+
+def test_failover_lists_keep_passcodes_with_commas_and_parentheses_whole() -> None:
+    urls = parse_urls("failover:(stomp://a:p,w/1@h1:1/,stomp+ssl://b:x)y,z@h2:2, ws://c@h3/ws)")
+    assert [(u.scheme, u.host, u.port, u.login) for u in urls] == [
+        ("stomp", "h1", 1, "a"),
+        ("stomp+ssl", "h2", 2, "b"),
+        ("ws", "h3", 15674, "c"),
+    ]
+    secrets = [u.passcode.get_secret_value() if u.passcode else None for u in urls]
+    assert secrets == ["p,w/1", "x)y,z", None]
+    assert all("p,w" not in str(u) and "x)y" not in str(u) for u in urls)
+
+
+def test_a_url_names_one_host() -> None:
+    with pytest.raises(ValueError, match="not a host name"):
+        parse_url("stomp://a,b/")
+    assert str(parse_url("stomp://bob:pw@[::1]:5/")) == "stomp://bob@[::1]:5"

@@ -43,3 +43,22 @@ def describe_error(error: BaseException) -> str:
         return "timed out"
     text = getattr(error, "strerror", None) or str(error) or type(error).__name__
     return str(text)
+
+
+class MissingExtra(ModuleNotFoundError):
+    """An optional package is not installed; the message names the extra that installs it.
+
+    ``MissingExtra("ws:// URLs need", "websockets", "ws")`` says "ws:// URLs need the websockets
+    package: pip install 'stompmodels[ws]'".
+    """
+
+    def __init__(self, needs: str, package: str, extra: str) -> None:
+        super().__init__(
+            f"{needs} the {package} package: pip install 'stompmodels[{extra}]'", name=package
+        )
+        self.extra = extra
+
+    @staticmethod
+    def is_missing(error: ModuleNotFoundError, package: str) -> bool:
+        """Whether `error` says `package` is not installed (not: one of its modules is amiss)."""
+        return error.name == package

@@ -6,6 +6,7 @@ import asyncio
 import ssl as ssl_module
 from typing import Final, Protocol
 
+from stompmodels._client.errors import MissingExtra
 from stompmodels._client.url import BrokerURL
 from stompmodels._limits import Limits
 from stompmodels._spec import Version
@@ -80,7 +81,7 @@ async def open_stream(
     try:
         from stompmodels.aio.websocket import open_websocket
     except ModuleNotFoundError as exc:
-        raise ModuleNotFoundError(
-            f"{url.scheme}:// URLs need the websockets package: pip install 'stompmodels[ws]'"
-        ) from exc
+        if not MissingExtra.is_missing(exc, "websockets"):
+            raise
+        raise MissingExtra(f"{url.scheme}:// URLs need", "websockets", "ws") from exc
     return await open_websocket(url, tls, limits, versions)

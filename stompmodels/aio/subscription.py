@@ -55,9 +55,19 @@ class Subscription:
         return message
 
     async def get(self, timeout: float | None = None) -> Message:
-        """The next message, waiting at most `timeout` seconds (the client's default if None)."""
-        async with asyncio.timeout(self.client.timeout if timeout is None else timeout):
-            return await anext(self)
+        """The next message, waiting at most `timeout` seconds (the client's default if None).
+
+        Raises TimeoutError ("no message within 0.5 s") when none comes in time.
+        """
+        limit = self.client.timeout if timeout is None else timeout
+        scope = asyncio.timeout(limit)
+        try:
+            async with scope:
+                return await anext(self)
+        except TimeoutError:
+            if not scope.expired():
+                raise  # not this wait's own limit
+            raise TimeoutError(f"no message within {limit:g} s") from None
 
     def ack(
         self, message: Message, *, transaction: str | None = None, receipt: bool = False

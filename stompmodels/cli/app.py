@@ -1,15 +1,21 @@
 """The `stompmodels` command (also `python -m stompmodels`): send, listen, decode.
 
     stompmodels send /queue/a "hello" [--count N] [--receipt] [--header k=v] [--content-type T]
+    stompmodels send /queue/a < payload.bin      (the body from stdin: no BODY, or BODY -)
     stompmodels listen /queue/a [--count N] [--ack MODE] [--timeout S] [--json]
     stompmodels decode capture.bin [--version 1.2] [--json]
+    stompmodels --version
 
 The broker comes from --url, else the environment variable STOMP_URL, else
-stomp://guest:guest@127.0.0.1:61613/; ws:// and wss:// URLs speak STOMP over WebSocket.
+stomp://guest:guest@127.0.0.1:61613/; ws:// and wss:// URLs speak STOMP over WebSocket, and
+failover:(stomp://a,stomp://b) tries each broker in turn. --cafile needs TLS (stomp+ssl://,
+wss://) for every broker; send and listen offer STOMP 1.0, 1.1 and 1.2 unless
+--stomp-version names fewer (a comma list, such as 1.1,1.2). Readable output escapes the
+control characters of what the broker sent (headers, destination, body); --json is exact JSON.
 Exit status: 0 success, 1 a runtime failure (unreachable broker, refused login, ERROR frame,
-protocol error, nothing received before --timeout), 2 a usage error (bad arguments, bad URL),
-130 interrupted. A failure prints one line to stderr, ``stompmodels: error: ...``, never a
-traceback, and never the passcode.
+protocol error, nothing received before --timeout), 2 a usage error (bad arguments, bad URL,
+--cafile without TLS), 130 interrupted. A failure prints one line to stderr,
+``stompmodels: error: ...``, never a traceback, and never the passcode.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.metadata
 import logging
 import os
 import ssl
@@ -24,11 +31,11 @@ import sys
 from collections.abc import Iterator
 from typing import Final, get_args
 
-from stompmodels._client.errors import BrokerError, ConnectionLost
-from stompmodels._client.url import BrokerURL, parse_url
+from stompmodels._client.errors import BrokerError, ConnectionLost, MissingExtra
+from stompmodels._client.url import BrokerURL, parse_urls
 from stompmodels._errors import LocalProtocolError, ProtocolError
 from stompmodels._headers import AckMode
-from stompmodels._spec import VERSIONS
+from stompmodels._spec import VERSIONS, Version
 
 from .commands import (
     CommandFailed,
@@ -36,10 +43,12 @@ from .commands import (
     SendOptions,
     UsageError,
     decode,
+    input_is_piped,
     listen,
     read_input,
     send,
 )
+from .format import escape
 
 PROG: Final = "stompmodels"
 DEFAULT_URL: Final = "stomp://guest:guest@127.0.0.1:61613/"
@@ -82,13 +91,32 @@ def _positive_float(text: str) -> float:
     return number
 
 
+def _versions(text: str) -> tuple[Version, ...]:
+    """An argparse type: STOMP versions as a comma list, such as ``1.1,1.2``."""
+    named = [item.strip() for item in text.split(",")]
+    unknown = [item for item in named if item not in VERSIONS]
+    if unknown or not named:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma list of {', '.join(VERSIONS)}, got {text!r}"
+        )
+    return tuple(version for version in VERSIONS if version in named)
+
+
+def package_version() -> str:
+    """The installed version of the package (from its metadata)."""
+    try:
+        return importlib.metadata.version(PROG)
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown: not installed)"
+
+
 def _add_url(parser: argparse.ArgumentParser) -> None:
     """--url, taken before or after the command name (absent: no attribute at all)."""
     parser.add_argument(
         "--url",
         default=argparse.SUPPRESS,
-        help="broker URL: stomp://, stomp+ssl://, ws:// or wss:// "
-        f"(default: $STOMP_URL, else {DEFAULT_URL})",
+        help="broker URL: stomp://, stomp+ssl://, ws:// or wss://, or several to try in turn "
+        f"as failover:(URL,URL) (default: $STOMP_URL, else {DEFAULT_URL})",
     )
 
 
@@ -99,8 +127,17 @@ def _connection_options() -> argparse.ArgumentParser:
     parent.add_argument(
         "--cafile",
         metavar="PEM",
-        help="for stomp+ssl://, also trust the CA certificates in this PEM file "
-        "(verification stays on; the system's CAs, or $SSL_CERT_FILE, are trusted too)",
+        help="for stomp+ssl:// and wss://, also trust the CA certificates in this PEM file "
+        "(verification stays on; the system's CAs, or $SSL_CERT_FILE, are trusted too); "
+        "a usage error with a URL without TLS",
+    )
+    parent.add_argument(
+        "--stomp-version",
+        type=_versions,
+        default=VERSIONS,
+        metavar="V[,V...]",
+        help="the STOMP versions to offer, as one comma list such as 1.1,1.2 "
+        f"(default: {','.join(VERSIONS)}); the broker picks the highest one it speaks",
     )
     parent.add_argument(
         "-H",
@@ -120,13 +157,31 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Send, receive and decode STOMP frames."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log the session to stderr")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"{PROG} {package_version()}",
+        help="print the version of stompmodels and exit",
+    )
     _add_url(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     shared = [_connection_options()]
 
-    sender = commands.add_parser("send", parents=shared, help="send a message")
+    sender = commands.add_parser(
+        "send",
+        parents=shared,
+        help="send a message",
+        description="Send a message. The body is BODY as UTF-8 text; with - , or with no BODY "
+        "when stdin is not a terminal, it is the bytes of stdin (sent with no content-type); "
+        "with no BODY on a terminal, it is empty.",
+    )
     sender.add_argument("destination", metavar="DEST")
-    sender.add_argument("body", nargs="?", default="", metavar="BODY", help="text, or - for stdin")
+    sender.add_argument(
+        "body",
+        nargs="?",
+        metavar="BODY",
+        help="text, or - for stdin (default: stdin if it is not a terminal, else empty)",
+    )
     sender.add_argument("--count", type=_positive_int, default=1, help="send it N times")
     sender.add_argument("--receipt", action="store_true", help="confirm every message")
     sender.add_argument("--content-type", metavar="TYPE")
@@ -161,20 +216,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def broker_url(text: str | None) -> BrokerURL:
-    """The broker to use: --url, else $STOMP_URL, else the default (UsageError if bad)."""
+def broker_url(text: str | None) -> BrokerURL | str:
+    """The broker(s) to use: --url, else $STOMP_URL, else the default (UsageError if bad).
+
+    One URL comes back parsed; several (``failover:(URL,URL)``, as the clients take them) come
+    back as the text, once each of them has been checked.
+    """
     if text is None:
         text = os.environ.get("STOMP_URL") or DEFAULT_URL
     try:
-        return parse_url(text)
+        urls = parse_urls(text)
     except ValueError as exc:  # the message never repeats the URL, which may hold a passcode
         raise UsageError(f"bad URL: {exc}") from None
+    return urls[0] if len(urls) == 1 else text
 
 
-def tls_context(cafile: str | None) -> ssl.SSLContext | None:
-    """A verifying context that also trusts `cafile` (None: the client's default context)."""
+def broker_urls(url: BrokerURL | str) -> list[BrokerURL]:
+    """The brokers `url` (from `broker_url`) names, in failover order."""
+    return [url] if isinstance(url, BrokerURL) else parse_urls(url)
+
+
+def tls_context(cafile: str | None, urls: list[BrokerURL] | None = None) -> ssl.SSLContext | None:
+    """A verifying context that also trusts `cafile` (None: the client's default context).
+
+    The context serves every broker of `urls`: a UsageError if any of them does not use TLS
+    (--cafile would have no effect on it, or turn TLS on for a plain port).
+    """
     if cafile is None:
         return None
+    plain = [url for url in urls or [] if not url.tls]
+    if plain:
+        every = " for every broker of the failover URL" if len(urls or []) > 1 else ""
+        raise UsageError(
+            f"--cafile has no effect without TLS, which {plain[0].scheme}:// does not use: "
+            f"use stomp+ssl:// or wss://{every}"
+        )
     context = ssl.create_default_context()
     try:
         context.load_verify_locations(cafile=cafile)
@@ -191,16 +267,27 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "decode":
         return decode(read_input(args.file), args.version, args.json)
     url = broker_url(getattr(args, "url", None))
-    tls = tls_context(args.cafile) if url.tls else None
+    tls = tls_context(args.cafile, broker_urls(url))
     headers = dict(args.header)
+    versions: tuple[Version, ...] = args.stomp_version
     if args.command == "send":
-        body: bytes | str = read_input("-") if args.body == "-" else args.body
+        body: bytes | str = args.body or ""
+        if args.body == "-" or (args.body is None and input_is_piped()):
+            body = read_input("-")
         options = SendOptions(
-            url, args.destination, body, headers, args.content_type, args.count, args.receipt, tls
+            url,
+            args.destination,
+            body,
+            headers,
+            args.content_type,
+            args.count,
+            args.receipt,
+            tls,
+            versions,
         )
         return asyncio.run(send(options))
     listening = ListenOptions(
-        url, args.destination, headers, args.count, args.ack, args.timeout, args.json, tls
+        url, args.destination, headers, args.count, args.ack, args.timeout, args.json, tls, versions
     )
     return asyncio.run(listen(listening))
 
@@ -210,7 +297,7 @@ def _shorten(text: str, limit: int = 300) -> str:
 
 
 def describe(error: BaseException) -> str:
-    """One line saying what went wrong."""
+    """One line saying what went wrong (what the broker wrote escaped, as in `format`)."""
     if isinstance(error, BrokerError):
         frame = error.frame
         detail = frame.message or ""
@@ -218,7 +305,7 @@ def describe(error: BaseException) -> str:
             first = next(iter(frame.text.strip().splitlines()), "")
             if first and first not in detail:
                 detail = f"{detail} ({first})" if detail else first
-        return f"the broker sent ERROR: {_shorten(detail) or '(no message)'}"
+        return f"the broker sent ERROR: {_shorten(escape(detail)) or '(no message)'}"
     if isinstance(error, ProtocolError):
         where = "" if error.offset is None else f" at byte {error.offset}"
         return f"protocol error{where}: {error.reason}"
@@ -229,6 +316,13 @@ def describe(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
+class _EscapingFormatter(logging.Formatter):
+    """Log lines whose text (which may quote the broker: a session id, a reason) is escaped."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape(super().formatMessage(record), backslash=False)
+
+
 @contextlib.contextmanager
 def _logging(verbose: bool) -> Iterator[None]:
     """Route the library's log to stderr with -v; otherwise keep it quiet."""
@@ -236,7 +330,7 @@ def _logging(verbose: bool) -> Iterator[None]:
     handler: logging.Handler
     if verbose:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s: %(message)s"))
+        handler.setFormatter(_EscapingFormatter(f"{PROG}: %(levelname)s: %(message)s"))
     else:
         handler = logging.NullHandler()  # no "last resort" printing of warnings
     old_level, old_propagate = library.level, library.propagate
@@ -253,7 +347,8 @@ def _logging(verbose: bool) -> Iterator[None]:
 
 
 def _fail(message: str, status: int) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    # One line, whatever a peer's text in `message` holds (a control character shows escaped).
+    print(f"{PROG}: error: {escape(message, backslash=False)}", file=sys.stderr, flush=True)
     return status
 
 
@@ -273,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConnectionLost, TimeoutError, ProtocolError, LocalProtocolError) as exc:
         return _fail(describe(exc), EXIT_FAILURE)
     except CommandFailed as exc:
+        return _fail(str(exc), EXIT_FAILURE)
+    except MissingExtra as exc:  # e.g. a ws:// URL without the websockets package
         return _fail(str(exc), EXIT_FAILURE)
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python's exit flush quiet too.

@@ -43,7 +43,8 @@ class CommandFailed(Exception):
 class SendOptions:
     """What `stompmodels send` was asked to do."""
 
-    url: BrokerURL
+    url: BrokerURL | str = field(repr=False)
+    """One broker, or the text of several (``failover:(URL,URL)``) as the client takes it."""
     destination: str
     body: bytes | str
     """A str (from the command line) goes as UTF-8 text/plain unless --content-type says else;
@@ -53,13 +54,16 @@ class SendOptions:
     count: int = 1
     receipt: bool = False
     tls: ssl.SSLContext | None = None  # None: verify with the system's CAs (stomp+ssl://)
+    versions: tuple[Version, ...] = VERSIONS
+    """The STOMP versions to offer."""
 
 
 @dataclass(frozen=True)
 class ListenOptions:
     """What `stompmodels listen` was asked to do."""
 
-    url: BrokerURL
+    url: BrokerURL | str = field(repr=False)
+    """One broker, or the text of several (``failover:(URL,URL)``) as the client takes it."""
     destination: str
     headers: Mapping[str, str] = field(default_factory=dict)
     count: int | None = None
@@ -67,6 +71,8 @@ class ListenOptions:
     timeout: float | None = None
     json: bool = False
     tls: ssl.SSLContext | None = None  # None: verify with the system's CAs (stomp+ssl://)
+    versions: tuple[Version, ...] = VERSIONS
+    """The STOMP versions to offer."""
 
 
 def _one_line(error: ValidationError) -> str:
@@ -107,7 +113,7 @@ async def send(options: SendOptions) -> int:
     """Send the body `count` times; confirm by RECEIPT each one (--receipt) or some of them."""
     check_send(options)
     progress = Progress(options.count)
-    async with Client(options.url, ssl=options.tls) as client:
+    async with Client(options.url, ssl=options.tls, versions=options.versions) as client:
         try:
             for number in range(1, options.count + 1):
                 confirm = options.receipt or _confirms(number, options.count)
@@ -129,11 +135,14 @@ def _confirms(number: int, count: int) -> bool:
     return number in (1, count) or number % RECEIPT_WINDOW == 0
 
 
-def subscribe_plan(options: ListenOptions) -> tuple[AckMode, dict[str, str]]:
-    """The ack mode and headers of the SUBSCRIBE.
+def subscribe_plan(
+    options: ListenOptions, version: Version | None = None
+) -> tuple[AckMode, dict[str, str]]:
+    """The ack mode and headers of the SUBSCRIBE, in the negotiated `version`.
 
     With --count, `auto` would let the broker push (and forget) more messages than are printed,
-    so the CLI then subscribes in client-individual mode and ACKs each printed message itself;
+    so the CLI then subscribes in client-individual mode (client in STOMP 1.0, which has no
+    other: the CLI ACKs in order, so the two agree) and ACKs each printed message itself;
     messages it did not print stay on the queue. A prefetch of `count` (RabbitMQ's
     prefetch-count, ActiveMQ's activemq.prefetchSize) keeps the rest from being marked
     redelivered; headers given with --header win.
@@ -144,7 +153,8 @@ def subscribe_plan(options: ListenOptions) -> tuple[AckMode, dict[str, str]]:
     prefetch = str(options.count)
     plan = {"prefetch-count": prefetch, "activemq.prefetchSize": prefetch}
     plan.update(headers)
-    return ("client-individual" if options.ack == "auto" else options.ack), plan
+    explicit: AckMode = "client" if version == "1.0" else "client-individual"
+    return (explicit if options.ack == "auto" else options.ack), plan
 
 
 def show_message(message: Message, as_json: bool) -> None:
@@ -159,9 +169,9 @@ async def listen(options: ListenOptions) -> int:
     CommandFailed message) when --timeout passed before any message arrived.
     """
     check_listen(options)
-    ack, headers = subscribe_plan(options)
     received = 0
-    async with Client(options.url, ssl=options.tls) as client:
+    async with Client(options.url, ssl=options.tls, versions=options.versions) as client:
+        ack, headers = subscribe_plan(options, client.engine.version)
         subscription = await client.subscribe(options.destination, ack=ack, headers=headers)
         while options.count is None or received < options.count:
             try:
@@ -223,6 +233,14 @@ def _show_frame(frame: Frame, offset: int, as_json: bool) -> None:
         print(frame_json(frame, offset=offset))
     else:
         print(frame_text(frame, where=f"  [byte {offset}]"))
+
+
+def input_is_piped() -> bool:
+    """Whether standard input is there, readable, and not a terminal (a pipe or a file)."""
+    try:
+        return sys.stdin is not None and sys.stdin.readable() and not sys.stdin.isatty()
+    except (OSError, ValueError):  # closed, or not a real stream
+        return False
 
 
 def read_input(path: str) -> bytes:

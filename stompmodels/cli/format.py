@@ -1,13 +1,16 @@
 """How the command line shows frames: JSON lines, readable blocks, a progress line.
 
 Every output goes through a frame's model dump, where a passcode is a `SecretStr` and shows as
-asterisks, so no output can carry one.
+asterisks, so no output can carry one. What a peer sent (header names and values, a destination,
+a text body) is shown escaped in the readable form (`escape`): it cannot move the cursor, clear
+the screen or start a new line. JSON lines are exact JSON (ASCII, with JSON's own escapes).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import sys
 import time
 from typing import Any, Final, TextIO
@@ -18,6 +21,30 @@ PREVIEW_CHARS: Final = 200
 """How much of a text body the readable form shows."""
 PREVIEW_BYTES: Final = 32
 """How much of a binary body the readable form shows (as hex)."""
+
+_SHORT_ESCAPES: Final = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_UNSAFE: Final = re.compile(
+    # C0 controls (ESC among them), DEL, C1 controls (CSI among them), line and paragraph
+    # separators, and the bidirectional controls that reorder what a line shows.
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
+)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    return _SHORT_ESCAPES.get(char) or f"\\u{ord(char):04x}"
+
+
+def escape(text: str, *, backslash: bool = True) -> str:
+    """`text` safe to show on a terminal, in one line: control characters as JSON escapes.
+
+    ``\\n``, ``\\t``, ``\\r``, ``\\b`` and ``\\f`` keep their short forms; other controls (ESC
+    is ``\\u001b``), line separators and bidirectional controls become ``\\uXXXX``. With
+    `backslash`, a backslash doubles, so that the escapes are unambiguous.
+    """
+    if backslash:
+        text = text.replace("\\", "\\\\")
+    return _UNSAFE.sub(_escape_one, text)
 
 
 def body_fields(body: bytes) -> dict[str, str]:
@@ -63,6 +90,12 @@ def header_lines(frame: Frame) -> list[tuple[str, str]]:
     return pairs
 
 
+def quoted(text: str) -> str:
+    """`text` in double quotes, escaped: a JSON string literal that shows safely (non-ASCII
+    letters stay as they are)."""
+    return '"' + escape(text).replace('"', '\\"') + '"'
+
+
 def body_preview(body: bytes) -> str:
     """A one-line view of a body: quoted text (escaped, cut short) or the first bytes in hex."""
     size = f"{len(body)} byte{'' if len(body) == 1 else 's'}"
@@ -72,17 +105,19 @@ def body_preview(body: bytes) -> str:
         shown = body[:PREVIEW_BYTES].hex(" ")
         more = " ..." if len(body) > PREVIEW_BYTES else ""
         return f"body ({size}, binary): {shown}{more}"
-    quoted = json.dumps(text[:PREVIEW_CHARS], ensure_ascii=False)
     more = " ..." if len(text) > PREVIEW_CHARS else ""
-    return f"body ({size}): {quoted}{more}"
+    return f"body ({size}): {quoted(text[:PREVIEW_CHARS])}{more}"
 
 
 def frame_text(frame: Frame, where: str = "") -> str:
-    """A readable block: the command and destination, one header a line, a body preview."""
+    """A readable block: the command and destination, one header a line, a body preview.
+
+    Header names and values (the destination too) are escaped (`escape`): one line each.
+    """
     destination = getattr(frame, "destination", None)
-    title = frame.command + (f" {destination}" if destination else "") + where
+    title = frame.command + (f" {escape(destination)}" if destination else "") + where
     lines = [title]
-    lines.extend(f"  {name}: {value}" for name, value in header_lines(frame))
+    lines.extend(f"  {escape(name)}: {escape(value)}" for name, value in header_lines(frame))
     body = getattr(frame, "body", None)
     if isinstance(body, bytes) and body:
         lines.append("  " + body_preview(body))

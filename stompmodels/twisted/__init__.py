@@ -5,7 +5,8 @@ client runs, and a Protocol per connection that drives it.
     stomp = await factory.connect()            # a Deferred: fires once CONNECTED came
     await stomp.send("/queue/a", "hello", receipt=True)
 
-Needs Twisted (``pip install 'stompmodels[twisted]'``); the rest of stompmodels never imports it.
+Needs Twisted (``pip install 'stompmodels[twisted]'``; without it, importing this package raises
+a ModuleNotFoundError that says so); the rest of stompmodels never imports it.
 """
 
 from __future__ import annotations
@@ -19,13 +20,19 @@ from stompmodels._client.errors import (
     ConnectionEvent,
     ConnectionLost,
     HeartbeatTimeout,
+    MissingExtra,
 )
 from stompmodels._client.url import BrokerURL
 
-from .factory import StompClientFactory
-from .interfaces import Clock, Connector, DelayedCall, Reactor
-from .protocol import StompProtocol
-from .subscription import MessageCallback, Subscription
+try:
+    from .factory import StompClientFactory
+    from .interfaces import Clock, Connector, DelayedCall, Reactor
+    from .protocol import StompProtocol
+    from .subscription import MessageCallback, Subscription
+except ModuleNotFoundError as exc:
+    if not MissingExtra.is_missing(exc, "twisted"):
+        raise
+    raise MissingExtra("stompmodels.twisted needs", "twisted", "twisted") from exc
 
 logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the application decides
 

@@ -63,7 +63,7 @@ class Subscription:
         getter: Deferred[Message] = Deferred(self._getters.remove)
         self._getters.append(getter)
         limit = self.factory.timeout if timeout is None else timeout
-        waited = bounded(getter, self.factory.reactor, limit, f"no message within {limit} s")
+        waited = bounded(getter, self.factory.reactor, limit, f"no message within {limit:g} s")
         return waited.addErrback(self._forget, getter)
 
     def ack(

@@ -300,3 +300,79 @@ class LineReader:
         while not self._lines.empty():
             lines.append(self._lines.get())
         return b"".join(lines)
+
+
+# -- escaped headers, failover, a piped body, --version, --stomp-version ------------------------
+
+HOSTILE: Final = "\x1b[2J\x1b[Hgone\nfake: line\x9b31m"
+HOSTILE_SHOWN: Final = "\\u001b[2J\\u001b[Hgone\\nfake: line\\u009b31m"
+
+
+def test_received_headers_are_escaped_but_exact_in_json(
+    broker: Broker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    destination = new_queue()
+    argv = ["send", "--url", broker.url, destination, "a\x1b[2Jb", "-H", f"x-evil={HOSTILE}"]
+    assert run_cli(capsys, *argv, "--count", "2", *QUEUE_ARGS).status == 0
+    readable = run_cli(capsys, *listen_args(broker, destination, "--count", "1"))
+    assert (readable.status, readable.err) == (0, "")
+    assert "\x1b" not in readable.out and "\x9b" not in readable.out
+    lines = readable.out.splitlines()
+    assert f"  x-evil: {HOSTILE_SHOWN}" in lines
+    assert lines[-1] == '  body (6 bytes): "a\\u001b[2Jb"'
+    assert not any(line.startswith("fake:") for line in lines)
+    exact = run_cli(capsys, *listen_args(broker, destination, "--count", "1", "--json"))
+    (record,) = exact.json_lines()
+    assert record["headers"]["x-evil"] == HOSTILE and record["body"] == "a\x1b[2Jb"
+
+
+def test_failover_url_reaches_the_broker_that_answers(
+    broker: Broker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    destination = new_queue()
+    url = f"failover:(stomp://guest:{SECRET}@127.0.0.1:1/,{broker.url})"
+    sent = run_cli(capsys, "-v", "send", "--url", url, destination, "via failover", *QUEUE_ARGS)
+    assert sent.status == 0, sent.err
+    assert f"connected to stomp://guest@{broker.host}:{broker.port}" in sent.err
+    assert SECRET not in sent.out + sent.err
+    argv = ["listen", "--url", url, destination, "--timeout", "5", "--json", "--count", "1"]
+    got = run_cli(capsys, *argv, *QUEUE_ARGS)
+    assert (got.status, bodies_of(got)) == (0, ["via failover"])
+
+
+def test_send_reads_a_piped_body_without_dash(rabbitmq: Broker) -> None:
+    destination = new_queue()
+    payload = b"piped \xff\x00 body"
+    sent = run_process("send", "--url", rabbitmq.url, destination, *QUEUE_ARGS, stdin=payload)
+    assert (sent.returncode, sent.stdout, sent.stderr) == (0, b"", b"")
+    got = run_process(*listen_args(rabbitmq, destination, "--json", "--count", "1"))
+    (record,) = [json.loads(line) for line in got.stdout.splitlines()]
+    assert base64.b64decode(record["body"]) == payload and record["content_type"] is None
+
+
+def test_version_in_a_subprocess() -> None:
+    from importlib.metadata import version
+
+    done = run_process("--version")
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout.decode() == f"stompmodels {version('stompmodels')}\n"
+
+
+@pytest.mark.parametrize("offered", ["1.0", "1.1"])
+def test_stomp_version_is_what_the_session_speaks(
+    broker: Broker, capsys: pytest.CaptureFixture[str], offered: str
+) -> None:
+    destination = new_queue()
+    chosen = ("--stomp-version", offered)
+    sent = run_cli(
+        capsys, "-v", "send", "--url", broker.url, destination, "x", *chosen, *QUEUE_ARGS
+    )
+    assert sent.status == 0, sent.err
+    assert f": STOMP {offered}, session " in sent.err
+    # --count ACKs what it printed: in client mode on 1.0, which has no client-individual.
+    got = run_cli(
+        capsys, "-v", *listen_args(broker, destination, "--json", "--count", "1", *chosen)
+    )
+    assert (got.status, bodies_of(got)) == (0, ["x"]), got.err
+    assert f": STOMP {offered}, session " in got.err
+    assert_drained(capsys, broker, destination)
