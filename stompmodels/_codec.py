@@ -158,6 +158,32 @@ def encode_each(
     return b"".join(("\n".join(lines).encode(), body, b"\0"))
 
 
+_CHARSET: Final = re.compile(r";\s*charset=([^;\s]+)", re.IGNORECASE)
+
+
+def encode_text(text: str, content_type: str | None) -> bytes:
+    """A text body in the charset its `content_type` declares (UTF-8 when it names none, STOMP
+    1.2 "Header content-type"); ValueError naming the charset if Python knows no such text
+    encoding or it cannot encode `text`."""
+    found = _CHARSET.search(content_type) if content_type else None
+    if found is None:
+        return text.encode()
+    charset = found.group(1).strip("\"'")
+    try:
+        return text.encode(charset)
+    except LookupError:
+        raise ValueError(f"unknown charset {charset!r} in the content-type") from None
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"the body cannot be encoded in charset {charset!r} of its content-type "
+            f"(character {exc.start}: {exc.reason})"
+        ) from None
+    except UnicodeError:
+        raise ValueError(
+            f"the body cannot be encoded in charset {charset!r} of its content-type"
+        ) from None
+
+
 def encode_id_frame(command: str, ident: str) -> bytes | None:
     """The STOMP 1.2 bytes of a frame whose one header is `id` (an ACK or NACK); None if
     `ident` holds a NUL, which no header can carry (`frame_bytes` then refuses it)."""

@@ -26,6 +26,7 @@ def _describe(error: ValidationError, command: str) -> str:
     return f"{command} frame: {message}" if not where else f"{command} header {where!r}: {message}"
 
 
+_MAX_FRAME_SIZE: Final = Limits().max_frame_size
 _PLANS: Final = {command: model.plan for command, model in MODELS.items()}
 _new_tuple: Final = tuple.__new__  # a NamedTuple's own __new__ is a Python function
 
@@ -34,6 +35,12 @@ def build_frame(raw: RawFrame, version: Version) -> Frame:
     """Type a raw frame; ProtocolError names what was wrong."""
     plan = _PLANS[raw.command]
     headers = raw.headers
+    if raw.body and not plan.carries_body:
+        # Only in STOMP 1.0, whose frames may all have a body (the reader refuses one on these
+        # commands in 1.1 and 1.2): a model without a body field has nowhere to keep it, so the
+        # body is ignored, with the content-length that framed it.
+        headers = {name: value for name, value in headers.items() if name != "content-length"}
+        raw = raw._replace(headers=headers)
     required = plan.wire_required.get(version)
     if required is not None and not required <= headers.keys():
         problem = plan.model.wire_problem(headers, version)
@@ -212,13 +219,16 @@ class FrameDecoder:
 
 def parse_frame(data: bytes, version: Version = "1.2") -> Frame:
     """Decode exactly one complete frame (EOLs may follow it); anything else is a ProtocolError."""
-    decoder = FrameDecoder(version, max_frame_size=max(len(data), 1))
+    # Any frame `data` holds fits, so one that needs more bytes than it has is truncated, and
+    # is reported so: not as over a limit, unless it declares a content-length over the
+    # default one (a stream's decoder would refuse it as well).
+    decoder = FrameDecoder(version, max_frame_size=max(len(data) + 1, _MAX_FRAME_SIZE))
     frames = decoder.feed(data)
-    if not frames or decoder.buffered:
-        raise ProtocolError(
-            "incomplete frame" if not frames else "bytes after the frame",
-            offset=len(data) - decoder.buffered if frames else 0,
-        )
+    if not frames:
+        reason = decoder._reader.unfinished() or "no frame in the input"
+        raise ProtocolError(reason, offset=len(data) - decoder.buffered)
+    if decoder.buffered:
+        raise ProtocolError("bytes after the frame", offset=len(data) - decoder.buffered)
     if len(frames) > 1:
         raise ProtocolError("more than one frame", offset=None)
     return frames[0]

@@ -9,7 +9,7 @@ from typing import Final, NamedTuple
 
 from pydantic import SecretStr
 
-from ._codec import encode_id_frame, encode_plain
+from ._codec import encode_id_frame, encode_plain, encode_text
 from ._decoder import FrameDecoder
 from ._errors import LocalProtocolError, ProtocolError
 from ._frames import (
@@ -76,9 +76,12 @@ def _valid_as_is(fields: dict[str, str | None]) -> bool:
 
 
 def send_body(body: bytes | str, content_type: str | None) -> tuple[bytes, str | None]:
-    """The bytes of a SEND body and its content type: a str goes as UTF-8 text."""
+    """The bytes of a SEND body and its content type: a str goes as UTF-8 text, or in the
+    charset `content_type` declares (ValueError naming it if it cannot)."""
     if isinstance(body, str):
-        return body.encode(), "text/plain;charset=utf-8" if content_type is None else content_type
+        if content_type is None:
+            return body.encode(), "text/plain;charset=utf-8"
+        return encode_text(body, content_type), content_type
     return body, content_type
 
 
@@ -88,8 +91,8 @@ def plain_send(
     """Whether validating these SEND fields would change nothing and refuse nothing: exact str
     and bytes types (`optional`: content type, transaction, receipt), and custom headers
     that BodyFrame's rules accept."""
-    if type(destination) is not str or type(data) is not bytes:
-        return False
+    if type(destination) is not str or not destination or type(data) is not bytes:
+        return False  # an empty destination is refused by validation (Send.destination)
     for value in optional:
         if value is not None and type(value) is not str:
             return False

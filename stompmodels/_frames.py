@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, ClassVar, Final, Literal, Self
+from typing import Annotated, Any, ClassVar, Final, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from ._codec import encode_id_frame
-from ._headers import NO_HEART_BEAT, AckMode, ContentLength, HeartBeatValue, Versions
+from ._codec import encode_id_frame, encode_text
+from ._headers import NO_HEART_BEAT, AckMode, ContentLength, HeartBeatValue, NonEmpty, Versions
 from ._model import FrameModel, check_custom_headers
 from ._plan import Form
 from ._spec import Version
@@ -42,6 +42,18 @@ class BodyFrame(FrameModel):
         elif self.content_length != len(body):
             raise ValueError("content-length does not match the body's length")
         return self
+
+    def _copy_fields(self, changes: dict[str, Any]) -> dict[str, Any]:
+        fields = super()._copy_fields(changes)
+        # A new body gets its own length, as the constructor gives it, unless one is given;
+        # a content-length left out (None) stays out.
+        if (
+            "body" in changes
+            and "content_length" not in changes
+            and fields.get("content_length") is not None
+        ):
+            del fields["content_length"]
+        return fields
 
     @property
     def text(self) -> str:
@@ -93,20 +105,41 @@ class Send(BodyFrame):
 
     command: Literal["SEND"] = "SEND"
     decoded_as_is: ClassVar = True
-    destination: str
+    destination: NonEmpty
     transaction: str | None = None
     receipt: str | None = None
+
+    @field_validator("body", mode="before")
+    @classmethod
+    def _text_body(cls, body: object, info: ValidationInfo) -> object:
+        # A str body is text in the charset content_type declares (validated before body).
+        if isinstance(body, str):
+            return encode_text(body, info.data.get("content_type"))
+        return body
 
 
 class Subscribe(FrameModel):
     """SUBSCRIBE: receive messages from a destination (STOMP 1.2 "SUBSCRIBE")."""
 
     command: Literal["SUBSCRIBE"] = "SUBSCRIBE"
-    destination: str
+    destination: NonEmpty
     id: str | None
     ack: AckMode = "auto"
     receipt: str | None = None
     version_forms: ClassVar = _forms((), (("id",),))
+
+    def version_problem(self, version: Version) -> str | None:
+        """Why this frame cannot be carried by `version`, or None if it can."""
+        # STOMP 1.0 "SUBSCRIBE": the ack modes are auto and client; client-individual is 1.1's.
+        if version == "1.0" and self.ack == "client-individual":
+            return "STOMP 1.0 knows only ack modes auto and client, not client-individual"
+        return super().version_problem(version)
+
+    def to_wire(self, version: Version = "1.2") -> bytes:
+        """The exact wire bytes of this frame in `version`; ValueError if it cannot carry it."""
+        if version == "1.0" and self.ack == "client-individual":
+            raise ValueError(self.version_problem(version))
+        return super().to_wire(version)
 
 
 class Unsubscribe(FrameModel):
@@ -190,7 +223,7 @@ class Begin(FrameModel):
 
     command: Literal["BEGIN"] = "BEGIN"
     decoded_as_is: ClassVar = True
-    transaction: str
+    transaction: NonEmpty
     receipt: str | None = None
 
 
@@ -199,7 +232,7 @@ class Commit(FrameModel):
 
     command: Literal["COMMIT"] = "COMMIT"
     decoded_as_is: ClassVar = True
-    transaction: str
+    transaction: NonEmpty
     receipt: str | None = None
 
 
@@ -208,7 +241,7 @@ class Abort(FrameModel):
 
     command: Literal["ABORT"] = "ABORT"
     decoded_as_is: ClassVar = True
-    transaction: str
+    transaction: NonEmpty
     receipt: str | None = None
 
 

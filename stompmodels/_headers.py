@@ -3,24 +3,44 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Annotated, Final, Literal, NamedTuple
 
-from pydantic import Field, PlainSerializer, PlainValidator, SecretStr
+from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, SecretStr
+
+from ._spec import VERSIONS
 
 _VERSION_TEXT: Final = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 
 AckMode = Literal["auto", "client", "client-individual"]
 
 
-class HeartBeat(NamedTuple):
-    """The `heart-beat` header: how often a side sends, and wants to receive, in ms (0: never)."""
-
+class _HeartBeatFields(NamedTuple):
     send_ms: int
     receive_ms: int
+
+
+class HeartBeat(_HeartBeatFields):
+    """The `heart-beat` header: how often a side sends, and wants to receive, in ms (0: never).
+
+    Both values are non-negative ints (STOMP 1.2 "Heart-beating"); anything else is a
+    ValueError naming the value."""
+
+    __slots__ = ()
+
+    def __new__(cls, send_ms: int, receive_ms: int) -> HeartBeat:
+        for what, value in (("send_ms", send_ms), ("receive_ms", receive_ms)):
+            if type(value) is not int or value < 0:
+                raise ValueError(f"heart-beat {what} must be a non-negative integer")
+        return _new_tuple(cls, (send_ms, receive_ms))
 
     def to_wire(self) -> str:
         """The header value, e.g. ``"10000,10000"``."""
         return f"{self.send_ms},{self.receive_ms}"
+
+
+_new_tuple: Final = tuple.__new__
 
 
 NO_HEART_BEAT: Final = HeartBeat(0, 0)
@@ -45,7 +65,9 @@ def _to_heart_beat(value: object) -> HeartBeat:
         raise ValueError("heart-beat must be 'send,receive' or a (send_ms, receive_ms) pair")
     if len(parts) != 2:
         raise ValueError("heart-beat must have exactly two values")
-    return HeartBeat(_non_negative(parts[0], "heart-beat"), _non_negative(parts[1], "heart-beat"))
+    # Both values checked here: built without HeartBeat.__new__ checking them again.
+    pair = (_non_negative(parts[0], "heart-beat"), _non_negative(parts[1], "heart-beat"))
+    return _new_tuple(HeartBeat, pair)
 
 
 def _to_versions(value: object) -> tuple[str, ...]:
@@ -61,6 +83,10 @@ def _to_versions(value: object) -> tuple[str, ...]:
         raise ValueError("accept-version must list at least one version string")
     if not all(_VERSION_TEXT.fullmatch(version) for version in versions):
         raise ValueError("accept-version entries must look like '1.2'")
+    # STOMP 1.2 "Protocol Negotiation": the versions offered must include one both sides speak;
+    # later ones may be listed too, but an offer of none of ours can never be accepted.
+    if not any(version in VERSIONS for version in versions):
+        raise ValueError(f"accept-version must offer one of {', '.join(VERSIONS)}")
     return versions
 
 
@@ -71,6 +97,21 @@ HeartBeatValue = Annotated[
 
 Versions = Annotated[tuple[str, ...], PlainValidator(_to_versions), PlainSerializer(",".join)]
 """The accept-version field: accepts a sequence of versions or the wire string "1.1,1.2"."""
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+"""A header naming something (a destination, a transaction): never the empty string. The
+decoder's unvalidated path checks it too (`Plan.nonempty`)."""
+
+EMPTY_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
+
+Headers = Annotated[
+    Mapping[str, str],
+    AfterValidator(MappingProxyType),
+    PlainSerializer(dict, return_type=dict[str, str]),
+]
+"""Custom headers: validated from any mapping of str to str into a new dict, held read-only
+(a `MappingProxyType`: the frame is frozen, so are its headers), in wire order; serialized as
+a dict. A proxy compares equal to a dict with the same items."""
 
 ContentLength = Annotated[int, Field(strict=True, ge=0)]
 """A byte count: a non-negative int (the decoder checks the wire's digits itself)."""

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar, Final, Self
 
+from annotated_types import MinLen
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._codec import encode_plain, frame_bytes
 from ._errors import ProtocolError
-from ._headers import wire_value
+from ._headers import EMPTY_HEADERS, Headers, wire_value
 from ._plan import Form, Plan, admits_none, forms_unmet, wire_name
 from ._spec import VERSIONS, Version
 
@@ -23,7 +25,11 @@ def _check_plain(cls: type[FrameModel]) -> None:
     """Refuse `decoded_as_is` on a model that validation would change or check beyond types."""
     plain = (str, str | None)
     for name, info in cls.model_fields.items():
-        if name not in NOT_HEADERS and name != "content_length" and info.annotation not in plain:
+        if name in NOT_HEADERS or name == "content_length":
+            continue
+        # A non-empty str (`NonEmpty`) is plain too: `Plan.decoded` checks it.
+        checks = [m for m in info.metadata if m != MinLen(1)]
+        if info.annotation not in plain or checks:
             raise TypeError(f"{cls.__name__}.{name} is not a plain str: decode it validated")
     if cls.__pydantic_post_init__ is not None or cls.__private_attributes__:
         raise TypeError(f"{cls.__name__} has post-init or private state: decode it validated")
@@ -54,8 +60,10 @@ class FrameModel(BaseModel):
     )
 
     command: str
-    headers: dict[str, str] = Field(default_factory=dict)
-    """Custom headers, in wire order; never one of the model's typed headers."""
+    # A factory: pydantic deep-copies a default it does not know as immutable (and a proxy
+    # cannot be copied so); this one is shared, being read-only.
+    headers: Headers = Field(default_factory=lambda: EMPTY_HEADERS)
+    """Custom headers, in wire order, read-only; never one of the model's typed headers."""
 
     # Forms each version accepts (one table, read by validation, decoding and encoding). An
     # empty tuple of forms means "nothing beyond the fields pydantic requires". Headers that 1.2
@@ -156,9 +164,55 @@ class FrameModel(BaseModel):
         yield "command", self.command
         for name, _ in self.header_fields:
             yield name, values[name]
-        yield "headers", self.headers
+        yield "headers", dict(self.headers)
         if "body" in values:
             yield "body", values["body"]
+
+    def __hash__(self) -> int:
+        # Consistent with equality (the fields' values; custom headers compare as a dict does,
+        # in any order). Every other field value is hashable: str, bytes, tuples, SecretStr.
+        values = self.__dict__
+        return hash(
+            (
+                type(self),
+                frozenset(values["headers"].items()),
+                *[value for name, value in values.items() if name != "headers"],
+            )
+        )
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        # Every field value is immutable (the headers' proxy cannot be deep-copied at all).
+        return self.__copy__()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        values = dict(state["__dict__"])
+        values["headers"] = dict(values["headers"])  # a proxy cannot be pickled
+        state["__dict__"] = values
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        values = dict(state["__dict__"])
+        values["headers"] = MappingProxyType(values["headers"])
+        super().__setstate__({**state, "__dict__": values})
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with `update`, a new frame validated from this one's fields and the update
+        (ValidationError if it is not a valid frame). Fields the model derives, such as a body
+        frame's content-length, are derived again unless given."""
+        if not update:
+            return self.__copy__()  # frozen, and every value immutable: deep changes nothing
+        field_of_wire = self.plan.field_of_wire
+        changes = {field_of_wire.get(name, name): value for name, value in update.items()}
+        return self.model_validate(self._copy_fields(changes))
+
+    def _copy_fields(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """The fields a copy with `changes` is validated from: those given when this frame was
+        made (not ones its validator derived), updated."""
+        values = self.__dict__
+        fields = {name: values[name] for name in self.model_fields_set}
+        fields.update(changes)
+        return fields
 
     def wire_headers(self) -> list[tuple[str, str]]:
         """(name, text) of every header this frame puts on the wire, typed ones first."""

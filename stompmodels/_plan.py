@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import types
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from ._errors import ProtocolError
+from ._headers import EMPTY_HEADERS
 from ._spec import COMMANDS_BY_VERSION, VERSIONS, Version
 
 if TYPE_CHECKING:
@@ -25,13 +28,19 @@ Form = tuple[str, ...]
 """Field names that must all be set; a version lists the forms a frame may take."""
 
 Layout = tuple[
-    tuple[tuple[str, int], ...], tuple[tuple[str, int], ...], frozenset[str], frozenset[Version]
+    tuple[tuple[str, int], ...],
+    tuple[tuple[str, int], ...],
+    frozenset[str],
+    frozenset[Version],
+    tuple[tuple[str, int], ...],
 ]
 """How to type a decoded frame whose header names are given, from its header values in the same
 order: (field, index) of the typed headers, (name, index) of the custom ones, the fields it
-marks as set, and the versions in which it needs no validation."""
+marks as set, the versions in which it needs no validation, and (wire name, index) of the
+typed headers that must not be empty (`NonEmpty`: validation would refuse an empty one)."""
 
 _MAX_LAYOUTS: Final = 64
+_read_only: Final = MappingProxyType
 
 M = TypeVar("M", bound="FrameModel")
 
@@ -67,6 +76,8 @@ class Plan(Generic[M]):
     """Fields a decoded frame marks as set whatever headers it had (as validation does)."""
     layouts: dict[tuple[str, ...], Layout]
     """`layout` of the header names met so far (at most `_MAX_LAYOUTS`: the peer picks them)."""
+    nonempty: frozenset[str]
+    """Fields that are a `NonEmpty` str."""
 
     @classmethod
     def of(cls, model: type[M]) -> Plan[M]:
@@ -95,7 +106,11 @@ class Plan(Generic[M]):
                 if info.is_required() and not admits_none(info.annotation)
             ),
             field_defaults={
-                name: None if info.is_required() or info.default_factory else info.default
+                name: None
+                if info.is_required()
+                else info.get_default(call_default_factory=True, validated_data={})
+                if info.default_factory
+                else info.default
                 for name, info in fields.items()
             },
             field_of_wire=field_of_wire,
@@ -103,6 +118,11 @@ class Plan(Generic[M]):
                 always | {"body", "content_length"} if carries_body else always
             ),
             layouts={},
+            nonempty=frozenset(
+                name
+                for name, info in fields.items()
+                if any(getattr(m, "min_length", 0) for m in info.metadata)
+            ),
         )
 
     def layout(self, names: tuple[str, ...]) -> Layout:
@@ -129,6 +149,7 @@ class Plan(Generic[M]):
                 tuple((name, i) for i, name in enumerate(names) if name not in self.field_of_wire),
                 self.decoded_fields | {field for field, _ in typed},
                 versions,
+                tuple((names[i], i) for field, i in typed if field in self.nonempty),
             )
             if len(self.layouts) < _MAX_LAYOUTS:
                 self.layouts[names] = layout
@@ -140,14 +161,19 @@ class Plan(Generic[M]):
         """The frame a decoded head's header `values` make, in the order of the names that
         `layout` was made for, if the decoding version is one of the layout's (no validation
         is needed then). For a body frame, `length` is the content-length the body has."""
-        typed, custom_names, fields_set, _ = layout
+        typed, custom_names, fields_set, _, nonempty = layout
+        for name, index in nonempty:
+            if not values[index]:
+                command = self.model.model_fields["command"].default
+                raise ProtocolError(f"{command} header {name!r} must not be empty", offset=None)
         fields = self.field_defaults.copy()
         for field, index in typed:
             fields[field] = values[index]
-        custom = {}
-        for name, index in custom_names:
-            custom[name] = values[index]
-        fields["headers"] = custom
+        if custom_names:
+            custom = {}
+            for name, index in custom_names:
+                custom[name] = values[index]
+            fields["headers"] = _read_only(custom)  # the dict is ours alone: no copy
         if self.carries_body:
             fields["body"] = body
             fields["content_length"] = length  # None: absent on the wire stays absent
@@ -164,8 +190,10 @@ class Plan(Generic[M]):
         proves that validation would accept them unchanged, and gives the fields that the
         model's validator would then set as `derived`."""
         values = self.field_defaults.copy()
-        values["headers"] = {}
         values.update(fields)
+        custom = values["headers"]
+        if type(custom) is dict:  # the caller's own new dict, which nobody else holds
+            values["headers"] = _read_only(custom) if custom else EMPTY_HEADERS
         if derived:
             values.update(derived)
         return construct(self.model, values, set(fields))

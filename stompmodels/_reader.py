@@ -7,7 +7,7 @@ from typing import NamedTuple
 from ._codec import HeadShape, head_shape, parse_head
 from ._errors import ProtocolError
 from ._limits import Limits
-from ._spec import BODY_COMMANDS, Version
+from ._spec import BODY_COMMANDS_BY_VERSION, COMMANDS_BY_VERSION, Version
 
 WINDOW = 512  # bytes searched for the end of a head before the search widens
 _SMALL_BODY = 16 * 1024  # copied twice (slice, bytes) faster than through a memoryview
@@ -44,6 +44,7 @@ class FrameReader:
         self._known: dict[tuple[str, ...], HeadShape | None] = {}
         self._shapes: dict[int, HeadShape] = {}
         self._version = version
+        self._body_commands = BODY_COMMANDS_BY_VERSION[version]
         self.limits = limits
         self.heartbeats = 0
         self._buf: bytes | bytearray = b""
@@ -64,6 +65,7 @@ class FrameReader:
     @version.setter
     def version(self, version: Version) -> None:
         self._version = version
+        self._body_commands = BODY_COMMANDS_BY_VERSION[version]
         # Learn afresh: 1.0 has no shapes (its values are stripped; `HeadShape.read` assumes not).
         self._known.clear()
         self._shapes.clear()
@@ -140,7 +142,7 @@ class FrameReader:
         nul = body_start + int(text)
         if nul >= end or buf[nul] or nul + 1 - start > self._limits.max_frame_size:
             return None
-        if nul > body_start and shape.command not in BODY_COMMANDS:
+        if nul > body_start and shape.command not in self._body_commands:
             return None
         if start != self._start:
             self.heartbeats += 1
@@ -175,8 +177,9 @@ class FrameReader:
                 self._compact()
                 return None
         start = self._start
-        if nul > body_start and command not in BODY_COMMANDS:
-            # STOMP 1.2 "Body": only SEND, MESSAGE and ERROR frames MAY have a body.
+        if nul > body_start and command not in self._body_commands:
+            # STOMP 1.1/1.2 "Body": only SEND, MESSAGE and ERROR frames MAY have a body (1.0
+            # lets any frame have one: `BODY_COMMANDS_BY_VERSION`).
             raise ProtocolError(f"{command} frames cannot have a body", offset=self._base + start)
         self._head = None
         self._start = nul + 1
@@ -403,6 +406,30 @@ class FrameReader:
             if self._head is not None:
                 command, headers, body_start, length = self._head
                 self._head = (command, headers, body_start - drop, length)
+
+    def unfinished(self) -> str | None:
+        """Where the bytes fed so far end, if they end inside a frame (None if they do not):
+        what an owner whose input has ended reports as a truncated frame."""
+        buf, start, head = self._buf, self._start, self._head
+        if head is not None:
+            command, _, body_start, length = head
+            got = len(buf) - body_start
+            if length is None or got >= length:
+                return f"the input ends inside a {command} frame (no NUL after the body)"
+            return (
+                f"the input ends inside a {command} frame (its body has {got} of the "
+                f"{length} bytes its content-length declares)"
+            )
+        end = len(buf)
+        while start < end and buf[start] in b"\r\n":  # heart-beats, or the start of one
+            start += 1
+        if start == end:
+            return None
+        line_end = buf.find(b"\n", start)
+        command = bytes(buf[start:line_end]).decode("utf-8", "replace").strip()
+        if line_end < 0 or command not in COMMANDS_BY_VERSION[self._version]:
+            return "the input ends inside a frame head (no blank line after it)"
+        return f"the input ends inside a {command} frame head (no blank line after it)"
 
     @property
     def buffered(self) -> int:

@@ -23,6 +23,15 @@ COMMANDS_BY_VERSION: Final[dict[Version, frozenset[str]]] = {
 # STOMP 1.2 "Body": only SEND, MESSAGE and ERROR frames MAY have a body.
 BODY_COMMANDS: Final = frozenset({"SEND", "MESSAGE", "ERROR"})
 
+# The commands whose frames may have a body, per version. STOMP 1.0 gives every frame one: "A
+# blank line indicates the end of the headers and beginning of the body ..., and the null
+# indicates the end of the frame", and it restricts no command's body; 1.1 and 1.2 do.
+BODY_COMMANDS_BY_VERSION: Final[dict[Version, frozenset[str]]] = {
+    "1.0": COMMANDS_BY_VERSION["1.0"],
+    "1.1": BODY_COMMANDS,
+    "1.2": BODY_COMMANDS,
+}
+
 # STOMP 1.2 "Value Encoding": CONNECT and CONNECTED frames are never escaped, for 1.0 compatibility.
 UNESCAPED_COMMANDS: Final = frozenset({"CONNECT", "CONNECTED"})
 

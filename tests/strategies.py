@@ -11,6 +11,8 @@ draws one model. The restrictions (see docs/_api_brief.md):
 - NUL never appears in header text (a NUL inside a frame head cannot be framed; the decoder
   rejects it), but bodies are arbitrary bytes, NUL included.
 - Custom header names never clash with the model's typed header names (nor content-length).
+- Destinations of SEND/SUBSCRIBE and transactions of BEGIN/COMMIT/ABORT are never empty, and
+  a 1.0 SUBSCRIBE is never client-individual (the models refuse both).
 - Required fields are always present. Fields 1.1+ requires (R11) must be given at build time;
   in 1.0 they are sometimes None, as decoding a 1.0 frame that lacks them gives: such frames are
   made with `model_copy(update=...)`, since building with None is refused.
@@ -239,7 +241,7 @@ def _connected(draw: st.DrawFn, version: Version) -> Connected:
 def _send(draw: st.DrawFn, version: Version) -> Send:
     value = header_text(version, send=True)
     return Send(
-        destination=draw(value),
+        destination=draw(header_text(version, send=True, min_size=1)),
         transaction=draw(_opt(value)),
         receipt=draw(_opt(value)),
         content_type=draw(_opt(value)),
@@ -251,10 +253,11 @@ def _send(draw: st.DrawFn, version: Version) -> Send:
 @st.composite
 def _subscribe(draw: st.DrawFn, version: Version) -> Subscribe:
     value = header_text(version)
+    modes = ["auto", "client"] if version == "1.0" else ["auto", "client", "client-individual"]
     frame = Subscribe(
-        destination=draw(value),
+        destination=draw(header_text(version, min_size=1)),
         id=draw(value),
-        ack=draw(st.sampled_from(["auto", "client", "client-individual"])),
+        ack=draw(st.sampled_from(modes)),
         receipt=draw(_opt(value)),
         headers=_custom_headers(draw, Subscribe, version, False),
     )
@@ -300,7 +303,7 @@ def _ack_like(draw: st.DrawFn, cls: type[Any], version: Version) -> Any:
 def _transaction_frame(draw: st.DrawFn, cls: type[Any], version: Version) -> Any:
     value = header_text(version)
     return cls(
-        transaction=draw(value),
+        transaction=draw(header_text(version, min_size=1)),
         receipt=draw(_opt(value)),
         headers=_custom_headers(draw, cls, version, False),
     )

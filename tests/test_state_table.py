@@ -326,7 +326,9 @@ class SessionWalk(RuleBasedStateMachine):
         frame = self.engine.subscribe(f"/queue/{ack}", ack=ack, receipt=receipt)
         assert frame.id is not None
         assert frame.id not in self.model.subscriptions
-        if self.send(frame) is not None:
+        # STOMP 1.0 has no client-individual mode (issue #12): the engine refuses it.
+        problem = ack == "client-individual" and self.wire_version() == "1.0"
+        if self.send(frame, problem=problem) is not None:
             self.model.subscriptions[frame.id] = ack
 
     @rule(data=st.data())
