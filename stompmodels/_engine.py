@@ -279,7 +279,8 @@ class Engine(SessionRules):
         headers: Mapping[str, str] | None = None,
         omit_content_length: bool = False,
     ) -> Send:
-        """A SEND; a str body goes as UTF-8. `omit_content_length` lets ActiveMQ see text."""
+        """A SEND; a str body is encoded in its content_type's charset (UTF-8 by default).
+        `omit_content_length` lets ActiveMQ see text."""
         data, content_type = send_body(body, content_type)
         receipt_id = self._receipt(receipt)
         custom = dict(headers or {})
