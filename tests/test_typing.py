@@ -169,3 +169,36 @@ def test_the_comparison_catches_a_wrong_mark(tmp_path: Path) -> None:
             'Incompatible types in assignment (expression has type "int", variable has type "str")'
         ),
     ]
+
+
+# The README's promise about the conveniences (`body="text"`, a str passcode, wire text for
+# accept_version and heart_beat): they type-check under `mypy --strict` with the pydantic
+# plugin, which the README tells users to enable; without it mypy refuses them.
+CONVENIENCES = """\
+from stompmodels import Connect, Send
+
+send = Send(destination="/queue/a", body="text")
+connect = Connect(host="/", accept_version="1.1,1.2", heart_beat="10000,10000", passcode="g")
+"""
+
+
+@pytest.mark.parametrize("plugin", [True, False], ids=["with-plugin", "without-plugin"])
+def test_the_conveniences_need_the_pydantic_mypy_plugin(tmp_path: Path, plugin: bool) -> None:
+    (tmp_path / "user.py").write_text(CONVENIENCES)
+    config = "[mypy]\nstrict = True\n" + ("plugins = pydantic.mypy\n" if plugin else "")
+    (tmp_path / "mypy.ini").write_text(config)
+    command = [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "--no-incremental"]
+    proc = subprocess.run(
+        [*command, "--cache-dir", str(CACHE), "user.py"],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if plugin:
+        assert proc.returncode == 0, proc.stdout
+    else:
+        refused = {"accept_version", "heart_beat", "passcode", "body"}
+        assert proc.returncode == 1, proc.stdout
+        assert all(f'"{name}"' in proc.stdout for name in refused), proc.stdout
