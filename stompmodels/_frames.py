@@ -8,7 +8,15 @@ from typing import Annotated, Any, ClassVar, Final, Literal, Self
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from ._codec import encode_id_frame, encode_text
-from ._headers import NO_HEART_BEAT, AckMode, ContentLength, HeartBeatValue, NonEmpty, Versions
+from ._headers import (
+    NO_HEART_BEAT,
+    AckMode,
+    Body,
+    ContentLength,
+    HeartBeatValue,
+    NonEmpty,
+    Versions,
+)
 from ._model import FrameModel, check_custom_headers
 from ._plan import Form
 from ._spec import Version
@@ -25,7 +33,7 @@ class BodyFrame(FrameModel):
     """A frame that may carry a body: SEND, MESSAGE and ERROR (STOMP 1.2 "Body")."""
 
     content_type: str | None = None
-    body: bytes = b""
+    body: Body = b""
     content_length: ContentLength | None = None
     """Declared body length: set from the body unless given; pass None to leave the header out
     (ActiveMQ then treats a SEND as text). A body containing NUL always gets it."""
@@ -112,8 +120,9 @@ class Send(BodyFrame):
     @field_validator("body", mode="before")
     @classmethod
     def _text_body(cls, body: object, info: ValidationInfo) -> object:
-        # A str body is text in the charset content_type declares (validated before body).
-        if isinstance(body, str):
+        # A str body is text in the charset content_type declares (validated before body);
+        # in JSON input it is base64, as JSON output writes it (`Body`).
+        if isinstance(body, str) and info.mode == "python":
             return encode_text(body, info.data.get("content_type"))
         return body
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Final, Literal, NamedTuple
+from typing import Annotated, Any, Final, Literal, NamedTuple
 
-from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, SecretStr
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    SecretStr,
+    SerializationInfo,
+    WithJsonSchema,
+)
 
 from ._spec import VERSIONS
 
@@ -90,13 +99,91 @@ def _to_versions(value: object) -> tuple[str, ...]:
     return versions
 
 
-HeartBeatValue = Annotated[
-    HeartBeat, PlainValidator(_to_heart_beat), PlainSerializer(HeartBeat.to_wire)
-]
-"""A heart-beat field: accepts a HeartBeat, a 2-tuple or the wire string."""
+def _heart_beat_out(value: HeartBeat, info: SerializationInfo) -> Any:
+    # JSON mode gives the [send_ms, receive_ms] pair; Python mode the value, which pydantic
+    # hands back as a plain (send_ms, receive_ms) tuple (it rebuilds tuples), equal to it.
+    return [value[0], value[1]] if info.mode_is_json() else value
 
-Versions = Annotated[tuple[str, ...], PlainValidator(_to_versions), PlainSerializer(",".join)]
-"""The accept-version field: accepts a sequence of versions or the wire string "1.1,1.2"."""
+
+def _versions_out(value: tuple[str, ...], info: SerializationInfo) -> Any:
+    # Python mode keeps the tuple; JSON mode gives a list of version strings.
+    return list(value) if info.mode_is_json() else value
+
+
+_MS: Final[dict[str, Any]] = {"type": "integer", "minimum": 0}
+_MS_PAIR: Final[dict[str, Any]] = {
+    "type": "array",
+    "prefixItems": [{**_MS, "title": "Send Ms"}, {**_MS, "title": "Receive Ms"}],
+    "minItems": 2,
+    "maxItems": 2,
+}
+_VERSION_PATTERN: Final = r"[0-9]+(?:\.[0-9]+)*"
+_VERSION_LIST: Final[dict[str, Any]] = {
+    "type": "array",
+    "items": {"type": "string", "pattern": f"^{_VERSION_PATTERN}$"},
+    "minItems": 1,
+    "contains": {"enum": list(VERSIONS)},
+}
+
+HeartBeatValue = Annotated[
+    HeartBeat,
+    PlainValidator(_to_heart_beat),
+    PlainSerializer(_heart_beat_out),
+    WithJsonSchema(_MS_PAIR, mode="serialization"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "array",
+                    "prefixItems": [{"anyOf": [_MS, {"type": "string", "pattern": "^[0-9]+$"}]}]
+                    * 2,
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+                {"type": "string", "pattern": "^[0-9]+,[0-9]+$"},
+            ]
+        },
+        mode="validation",
+    ),
+]
+"""A heart-beat field: accepts a HeartBeat, a 2-tuple or the wire string. Python-mode dumps
+give the ``(send_ms, receive_ms)`` tuple (equal to the HeartBeat, not one: pydantic rebuilds
+tuples); JSON gives the pair ``[send_ms, receive_ms]``. Both validate back."""
+
+Versions = Annotated[
+    tuple[str, ...],
+    PlainValidator(_to_versions),
+    PlainSerializer(_versions_out),
+    WithJsonSchema(_VERSION_LIST, mode="serialization"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                _VERSION_LIST,
+                {
+                    "type": "string",
+                    "pattern": f"^{_VERSION_PATTERN}(?:,{_VERSION_PATTERN})*$",
+                },
+            ]
+        },
+        mode="validation",
+    ),
+]
+"""The accept-version field: accepts a sequence of versions or the wire string "1.1,1.2".
+Python-mode dumps keep the tuple; JSON gives a list of version strings."""
+
+
+def _body_out(body: bytes) -> str:
+    return base64.b64encode(body).decode("ascii")
+
+
+Body = Annotated[
+    bytes,
+    PlainSerializer(_body_out, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "contentEncoding": "base64"}),
+]
+"""A frame body: bytes; in JSON, standard base64 (RFC 4648 section 4, padded), which JSON
+validation reads back (`val_json_bytes="base64"` on the models, which takes the URL-safe
+alphabet too). Python-mode dumps keep the bytes."""
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 """A header naming something (a destination, a transaction): never the empty string. The

@@ -57,6 +57,9 @@ class FrameModel(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
         hide_input_in_errors=True,
+        # JSON input reads a body (`Body`) as base64, as JSON output writes it. Python-mode
+        # validation, the decoder's path, is unchanged.
+        val_json_bytes="base64",
     )
 
     command: str

@@ -1,9 +1,10 @@
 """How the command line shows frames: JSON lines, readable blocks, a progress line.
 
-Every output goes through a frame's model dump, where a passcode is a `SecretStr` and shows as
-asterisks, so no output can carry one. What a peer sent (header names and values, a destination,
-a text body) is shown escaped in the readable form (`escape`): it cannot move the cursor, clear
-the screen or start a new line. JSON lines are exact JSON (ASCII, with JSON's own escapes).
+A passcode is a `SecretStr` and shows as asterisks in every output (JSON lines are the frame's
+`model_dump_json`, the readable form shows `str` of the value), so no output can carry one.
+What a peer sent (header names and values, a destination, a text body) is shown escaped in the
+readable form (`escape`): it cannot move the cursor, clear the screen or start a new line. JSON
+lines are exact JSON (ASCII, with JSON's own escapes).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import time
 from typing import Any, Final, TextIO
 
 from stompmodels._frames import Frame
+from stompmodels._headers import HeartBeat
+from stompmodels._plan import wire_name
 
 PREVIEW_CHARS: Final = 200
 """How much of a text body the readable form shows."""
@@ -48,24 +51,22 @@ def escape(text: str, *, backslash: bool = True) -> str:
 
 
 def body_fields(body: bytes) -> dict[str, str]:
-    """`body` as JSON fields: the text if it is valid UTF-8, else base64, and which it is."""
-    try:
-        return {"body": body.decode("utf-8"), "body_encoding": "utf-8"}
-    except UnicodeDecodeError:
-        return {"body": base64.b64encode(body).decode("ascii"), "body_encoding": "base64"}
+    """`body` as JSON fields, in the models' JSON form: standard base64, and `body_encoding`
+    ("base64", kept for readers of earlier output, which gave UTF-8 text as it was)."""
+    return {"body": base64.b64encode(body).decode("ascii"), "body_encoding": "base64"}
 
 
 def frame_record(frame: Frame, **extra: object) -> dict[str, Any]:
-    """The frame's JSON-mode model dump (field names), with `extra` keys first.
+    """`extra` keys, then the frame's JSON dump (field names) as `model_dump_json` gives it:
+    `Model.model_validate_json` reads the frame's keys back.
 
-    A body becomes `body` plus `body_encoding` ("utf-8" or "base64"); a passcode shows as
-    asterisks.
+    A body is base64 (`body_encoding` says so); a passcode shows as asterisks; accept-version
+    is a list and heart-beat a [send_ms, receive_ms] pair.
     """
     record: dict[str, Any] = dict(extra)
-    record.update(frame.model_dump(mode="json", exclude={"body"}))
-    body = getattr(frame, "body", None)
-    if isinstance(body, bytes):
-        record.update(body_fields(body))
+    record.update(json.loads(frame.model_dump_json()))
+    if "body" in record:
+        record["body_encoding"] = "base64"
     return record
 
 
@@ -74,18 +75,30 @@ def frame_json(frame: Frame, **extra: object) -> str:
     return json.dumps(frame_record(frame, **extra))
 
 
+def _header_text(value: object) -> str:
+    """A typed header's text as the wire carries it, but a passcode masked."""
+    if isinstance(value, HeartBeat):
+        return value.to_wire()
+    if isinstance(value, tuple):  # accept-version
+        return ",".join(value)
+    return str(value)  # a SecretStr shows as asterisks
+
+
 def header_lines(frame: Frame) -> list[tuple[str, str]]:
     """(wire name, text) of the headers a frame has: typed ones that are set, then custom ones.
 
-    Typed values come from the JSON-mode dump, so a passcode is masked.
+    A passcode is masked (a `SecretStr` shows as asterisks).
     """
-    typed = frame.model_dump(
-        mode="json", by_alias=True, exclude={"command", "headers", "body"}, exclude_unset=True
-    )
+    exclude = {"command", "headers", "body"}
+    fields = frame.model_fields_set - exclude
     # Decoded frames mark what was on the wire as set; a built frame may hold more.
-    if not typed:
-        typed = frame.model_dump(mode="json", by_alias=True, exclude={"command", "headers", "body"})
-    pairs = [(name, str(value)) for name, value in typed.items() if value is not None]
+    names = [name for name in type(frame).model_fields if name not in exclude]
+    if fields:
+        names = [name for name in names if name in fields]
+    values = frame.__dict__
+    pairs = [
+        (wire_name(name), _header_text(values[name])) for name in names if values[name] is not None
+    ]
     pairs.extend(frame.headers.items())
     return pairs
 

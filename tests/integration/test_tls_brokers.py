@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import uuid
+from base64 import b64decode
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def test_the_cli_sends_and_listens_over_tls_with_the_ca_from_ssl_cert_file(
     assert (sent.status, sent.err) == (0, "")
     heard = run_cli(capsys, "listen", "--url", url, destination, "--count", "1", "--json")
     assert (heard.status, heard.err) == (0, "")
-    assert [record["body"] for record in heard.json_lines()] == ["hello over TLS"]
+    assert [b64decode(record["body"]) for record in heard.json_lines()] == [b"hello over TLS"]
 
 
 def test_the_cli_trusts_the_ca_given_with_cafile(
@@ -123,7 +124,7 @@ def test_the_cli_trusts_the_ca_given_with_cafile(
         capsys, "listen", "--url", url, "--cafile", ca, destination, "--count", "1", "--json"
     )
     assert (heard.status, heard.err) == (0, "")
-    assert [record["body"] for record in heard.json_lines()] == ["hi"]
+    assert [b64decode(record["body"]) for record in heard.json_lines()] == [b"hi"]
 
 
 def test_a_missing_cafile_is_a_usage_error(
