@@ -279,13 +279,10 @@ class Client:
         A message received before a reconnect is not acknowledged: the broker took it back
         when that connection ended, and delivers it again.
         """
-        session = self._session
-        stale = session.stale(message, "ACK")
-        if stale is not None:
-            logger.info("%s", stale)
+        if self._stale(message, "ACK"):
             return
         connection = self._current()
-        out = session.acknowledge(message, transaction=transaction, receipt=receipt)
+        out = self._session.acknowledge(message, transaction=transaction, receipt=receipt)
         pending = self._transmit(connection, out)
         if pending is not None:
             await pending
@@ -294,13 +291,12 @@ class Client:
         self, message: Message, *, transaction: str | None = None, receipt: bool = False
     ) -> None:
         """Reject `message` (STOMP 1.1+); like `ack`, not for a message from before a reconnect."""
-        session = self._session
-        stale = session.stale(message, "NACK")
-        if stale is not None:
-            logger.info("%s", stale)
+        if self._stale(message, "NACK"):
             return
         connection = self._current()
-        out = session.acknowledge(message, nack=True, transaction=transaction, receipt=receipt)
+        out = self._session.acknowledge(
+            message, nack=True, transaction=transaction, receipt=receipt
+        )
         pending = self._transmit(connection, out)
         if pending is not None:
             await pending
@@ -476,10 +472,8 @@ class Client:
             # waits) and after a successful encode (a refused frame leaves no waiter).
             waiter = asyncio.get_running_loop().create_future()
             self._session.expect(receipt, waiter)
-        data = out.data
-        if logger.isEnabledFor(logging.DEBUG):  # inline: this runs for every frame sent
-            logger.debug("sent %r", self._session.sent(data))
-        flushed = connection.send(data)
+        self._log_sent(out.data)
+        flushed = connection.send(out.data)
         if waiter is not None:
             return self._confirm(connection, out, waiter, flushed)
         return self._drained(connection) if flushed else None
@@ -506,6 +500,15 @@ class Client:
     def _log_sent(self, data: bytes) -> None:
         if logger.isEnabledFor(logging.DEBUG):  # the bytes are parsed for the log line only
             logger.debug("sent %r", self._session.sent(data))
+
+    def _stale(self, message: Message, command: str) -> bool:
+        """Whether `message` came on an earlier connection, so its `command` must not be sent
+        (said at INFO)."""
+        line = self._session.stale(message, command)
+        if line is None:
+            return False
+        logger.info("%s", line)
+        return True
 
     def _current(self) -> Connection:
         connection = self._connection

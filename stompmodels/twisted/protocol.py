@@ -183,9 +183,7 @@ class StompProtocol(Protocol):
         A message received before a reconnect is not acknowledged (fires with None): the broker
         took it back when that connection ended, and delivers it again.
         """
-        stale = self.session.stale(message, "ACK")
-        if stale is not None:
-            logger.info("%s", stale)
+        if self._stale(message, "ACK"):
             return succeed(None)
         return maybeDeferred(
             self._transmit,
@@ -196,9 +194,7 @@ class StompProtocol(Protocol):
         self, message: Message, *, transaction: str | None = None, receipt: bool = False
     ) -> Deferred[Receipt | None]:
         """Reject `message` (STOMP 1.1+); like `ack`, not for a message from before a reconnect."""
-        stale = self.session.stale(message, "NACK")
-        if stale is not None:
-            logger.info("%s", stale)
+        if self._stale(message, "NACK"):
             return succeed(None)
         return maybeDeferred(
             self._transmit,
@@ -333,6 +329,15 @@ class StompProtocol(Protocol):
         )
         self._write(out.data)
         return waiter
+
+    def _stale(self, message: Message, command: str) -> bool:
+        """Whether `message` came on an earlier connection, so its `command` must not be sent
+        (said at INFO)."""
+        line = self.session.stale(message, command)
+        if line is None:
+            return False
+        logger.info("%s", line)
+        return True
 
     def _check_writable(self) -> None:
         if self.failure is not None:
