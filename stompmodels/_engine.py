@@ -319,12 +319,20 @@ class Engine(SessionRules):
         return _ACK.valid(fields) if _valid_as_is(fields) else Ack(**fields)
 
     def nack(
-        self, message: Message, *, transaction: str | None = None, receipt: str | bool = False
+        self,
+        message: Message,
+        *,
+        transaction: str | None = None,
+        receipt: str | bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Nack:
-        """The NACK of `message` (STOMP 1.1 and later)."""
+        """The NACK of `message` (STOMP 1.1 and later); `headers` are custom headers, such as
+        RabbitMQ's ``requeue:false``."""
         if (self._version or self._wire_version) == "1.0":
             raise LocalProtocolError("NACK does not exist in STOMP 1.0")
         fields = self._ack_fields(message, "NACK", transaction, receipt)
+        if headers:
+            return Nack(**fields, headers=headers)
         return _NACK.valid(fields) if _valid_as_is(fields) else Nack(**fields)
 
     def begin(self, transaction: str | None = None, *, receipt: str | bool = False) -> Begin:

@@ -22,6 +22,7 @@ from typing import Final, Generic, NamedTuple, TypeAlias, TypeVar
 from stompmodels._client.deliveries import Deliveries
 from stompmodels._client.errors import BrokerError, Closed, ConnectionLost, HeartbeatTimeout
 from stompmodels._client.options import ClientOptions
+from stompmodels._client.payloads import encode_payload
 from stompmodels._client.url import BrokerURL
 from stompmodels._decoder import parse_frame
 from stompmodels._engine import Engine
@@ -175,6 +176,8 @@ class ClientSession(Generic[W, S]):
         self.last_received = 0.0
         self._next = 0
         self._subscriptions: dict[str, Subscribed[S]] = {}
+        self._attached: dict[str, S] = {}
+        self._declared = 0
         self._receipts: dict[str, W] = {}
         self._delivered = Deliveries()  # this connection's messages that are acknowledged
         self._earlier = Deliveries()  # those of the connections before it
@@ -303,6 +306,34 @@ class ClientSession(Generic[W, S]):
         held = self._subscriptions.pop(id, None)
         return None if held is None else held.sink
 
+    def declare(
+        self,
+        destination: str,
+        *,
+        ack: AckMode,
+        headers: Mapping[str, str] | None,
+        prefetch: int | None,
+        sink: S,
+    ) -> tuple[str, Subscribe | None]:
+        """Hold a subscription whatever the connection's state (a typed subscriber): it is
+        subscribed on every connection, as `renewals` renew the others. Its id, and the
+        SUBSCRIBE to write now if a session is open (None: the next connect subscribes it)."""
+        self._declared += 1
+        merged = self.options.subscribe_headers(headers, ack, prefetch)
+        ident = f"subscriber-{self._declared}"
+        engine = self.engine
+        if engine.state is State.CONNECTED:
+            frame = engine.subscribe(destination, ack=ack, id=ident, headers=merged, receipt=True)
+        else:
+            frame = Subscribe(destination=destination, id=ident, ack=ack, headers=merged)
+        self.add(frame, sink)
+        return ident, frame if engine.state is State.CONNECTED else None
+
+    def attach(self, id: str, sink: S) -> None:
+        """MESSAGEs of subscription `id`, which the broker made without a SUBSCRIBE (RabbitMQ's
+        reply queues: the id is the `/temp-queue/` destination), go to `sink`. Never renewed."""
+        self._attached[id] = sink
+
     # -- receipts --------------------------------------------------------------------------
 
     def expect(self, receipt: str, waiter: W) -> None:
@@ -360,6 +391,10 @@ class ClientSession(Generic[W, S]):
                 return False
             held = self._subscription_of(frame)
             if held is None:
+                attached = self._attached.get(frame.subscription or "")
+                if attached is not None:
+                    actions.append(_new(Deliver, (attached, frame)))
+                    return False
                 reason = f"MESSAGE for unknown subscription {frame.subscription!r} dropped"
                 actions.append(_new(Dropped, (frame, reason)))
                 return False
@@ -482,6 +517,35 @@ class ClientSession(Generic[W, S]):
         )
         return _new(Outgoing, (data, None, "SEND"))
 
+    def publish(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = False,
+        transaction: str | None = None,
+        reply_to: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Outgoing:
+        """A SEND of a typed `payload` (see `encode_payload`): JSON, text or bytes."""
+        body, kind = encode_payload(payload, content_type)
+        if reply_to is not None or correlation_id is not None:
+            headers = dict(headers or {})
+            if reply_to is not None:
+                headers["reply-to"] = reply_to
+            if correlation_id is not None:
+                headers["correlation-id"] = correlation_id
+        return self.send(
+            destination,
+            body,
+            content_type=kind,
+            headers=headers,
+            receipt=receipt,
+            transaction=transaction,
+        )
+
     def acknowledge(
         self,
         message: Message,
@@ -489,12 +553,15 @@ class ClientSession(Generic[W, S]):
         nack: bool = False,
         transaction: str | None = None,
         receipt: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Outgoing:
-        """The ACK (or NACK) of `message` in the negotiated version's form (ask `stale` first:
-        a message of an earlier connection must not be acknowledged)."""
+        """The ACK (or NACK, with its custom `headers`) of `message` in the negotiated
+        version's form (ask `stale` first: a message of an earlier connection must not be
+        acknowledged)."""
         engine = self.engine
         if nack:
-            return self.outgoing(engine.nack(message, transaction=transaction, receipt=receipt))
+            frame = engine.nack(message, transaction=transaction, receipt=receipt, headers=headers)
+            return self.outgoing(frame)
         if receipt:
             return self.outgoing(engine.ack(message, transaction=transaction, receipt=True))
         data = engine.encode_ack(message, transaction=transaction)

@@ -12,13 +12,15 @@ import logging
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Final, Self, TypeAlias, TypeVar
+from typing import Final, Never, Self, TypeAlias, TypeVar
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import Closed, ConnectionEvent, ConnectionLost, describe_error
 from stompmodels._client.options import ClientOptions, CredentialsHook, StateCallback
+from stompmodels._client.payloads import PayloadError, decoder_for
+from stompmodels._client.replies import Replies
 from stompmodels._client.session import (
     ClientSession,
     Deliver,
@@ -28,6 +30,13 @@ from stompmodels._client.session import (
     Opened,
     Outgoing,
     Settled,
+)
+from stompmodels._client.subscribers import (
+    Settlement,
+    SubscriberSpec,
+    settle_failed,
+    settle_handled,
+    settle_invalid,
 )
 from stompmodels._client.tls import ssl_context_for
 from stompmodels._client.url import BrokerURL
@@ -41,6 +50,7 @@ from stompmodels._spec import VERSIONS, Version
 from stompmodels._state import State
 from stompmodels.aio.connection import Connection
 from stompmodels.aio.stream import open_stream
+from stompmodels.aio.subscriber import Subscriber
 from stompmodels.aio.subscription import Subscription
 
 logger = logging.getLogger("stompmodels.aio")
@@ -48,7 +58,13 @@ logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the applic
 
 _CLOSING_CHECK: Final = 0.1  # seconds between looks at `close` while a full queue holds the reader
 _T = TypeVar("_T")
-_Session: TypeAlias = ClientSession[asyncio.Future[None], Subscription]
+_Replies: TypeAlias = Replies[asyncio.Future[Message]]
+_Sink: TypeAlias = Subscription | Subscriber | _Replies
+_Session: TypeAlias = ClientSession[asyncio.Future[None], _Sink]
+AsyncHandler = TypeVar(
+    "AsyncHandler",
+    bound=Callable[[Never], Awaitable[object]] | Callable[[Never, Message], Awaitable[object]],
+)
 
 
 class Client:
@@ -108,6 +124,10 @@ class Client:
         self._final: ConnectionLost | None = None
         self._reconnecting: asyncio.Task[None] | None = None
         self._name = "stompmodels"
+        self._subscribers: list[Subscriber] = []
+        self._replies: _Replies = Replies()
+        self._ended = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- what the client knows -------------------------------------------------------------
 
@@ -167,6 +187,7 @@ class Client:
                     error = exc
                     self._session.failed_over()
                     continue
+                self._start_workers()
                 self._notify("connected")
                 return connected
         finally:
@@ -181,6 +202,7 @@ class Client:
         if self._reconnecting is not None:
             self._reconnecting.cancel()
             await asyncio.wait([self._reconnecting], timeout=1.0)  # our own cancel propagates
+        await self._stop_workers(self.timeout if timeout is None else timeout)
         connection = self._connection
         if connection is not None:
             if connection.failure is None and session.engine.state is State.CONNECTED:
@@ -214,6 +236,137 @@ class Client:
     def include(self, router: Router) -> None:
         """Consult `router`'s handlers after the ones registered so far."""
         self._session.router.include(router)
+
+    def subscriber(
+        self,
+        destination: str,
+        *,
+        ack: AckMode = "client-individual",
+        max_concurrent: int = 1,
+        dead_letter: str | None = None,
+        prefetch: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Callable[[AsyncHandler], AsyncHandler]:
+        """Register an async handler of typed messages from `destination`; see the README's
+        "typed messages".
+
+        The handler's first parameter's annotation is the payload type (anything pydantic's
+        TypeAdapter takes, or `str` / `bytes`); an optional second parameter annotated
+        `Message` gets the frame. It is subscribed on connect and on every reconnect; at most
+        `max_concurrent` handlers run at once, and the broker sends at most `prefetch`
+        (default: `max_concurrent`) messages ahead. A handler that returns is ACKed (its
+        value, if any, replies to `reply-to`); one that raises is NACKed; a body that is not
+        a valid payload goes to `dead_letter` (then ACKed), or is NACKed without requeue.
+        """
+
+        def register(handler: AsyncHandler) -> AsyncHandler:
+            spec = SubscriberSpec.of(
+                handler,
+                destination,
+                ack=ack,
+                max_concurrent=max_concurrent,
+                dead_letter=dead_letter,
+                prefetch=prefetch,
+                headers=headers,
+                asynchronous=True,
+            )
+            sink = Subscriber(spec, self.options.queue_size)
+            sink.id, frame = self._session.declare(
+                destination, ack=ack, headers=spec.headers, prefetch=spec.prefetch, sink=sink
+            )
+            self._subscribers.append(sink)
+            if frame is not None:  # connected already: subscribe now
+                self._start_workers()
+                self._in_background(self._request(frame), f"subscribe {destination}")
+            return handler
+
+        return register
+
+    async def publish(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = False,
+        transaction: str | None = None,
+        reply_to: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Send a typed payload: a model or any JSON-able value as JSON
+        (``content-type:application/json``), `str` as UTF-8 text, bytes as they are. With
+        `receipt`, wait until the broker confirms it."""
+        connection = self._current()
+        out = self._session.publish(
+            destination,
+            payload,
+            content_type=content_type,
+            headers=headers,
+            receipt=receipt,
+            transaction=transaction,
+            reply_to=reply_to,
+            correlation_id=correlation_id,
+        )
+        pending = self._transmit(connection, out)
+        if pending is not None:
+            await pending
+
+    async def request(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        response: type[_T],
+        timeout: float | None = None,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> _T:
+        """Publish `payload` with a `reply-to` and a fresh `correlation-id`, and return the
+        reply decoded as `response`. Raises TimeoutError when no reply comes within `timeout`
+        seconds (the client's timeout if None), pydantic's ValidationError when the reply is
+        not a valid `response`. Concurrent requests share one reply subscription."""
+        decoder = decoder_for(response)
+        connection = self._current()
+        replies = self._replies
+        route = replies.route(self._session, replies)
+        if route is not None:
+            await self._request(route)
+        waiter: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        correlation = replies.expect(waiter)
+        limit = self.timeout if timeout is None else timeout
+        try:
+            out = self._session.publish(
+                destination,
+                payload,
+                content_type=content_type,
+                headers=headers,
+                reply_to=replies.destination,
+                correlation_id=correlation,
+            )
+            pending = self._transmit(connection, out)
+            if pending is not None:
+                await pending
+            async with asyncio.timeout(limit):
+                message = await waiter
+        except TimeoutError:
+            raise TimeoutError(f"no reply from {destination} within {limit:g} s") from None
+        finally:
+            replies.forget(correlation)
+        try:
+            return decoder.decode(message)
+        except PayloadError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise exc.__cause__ from None
+            raise
+
+    async def serve(self) -> None:
+        """Run the subscribers until the client is closed (then return) or fails for good
+        (then raise why). Cancel it to stop; ``async with`` then closes the client."""
+        if self._connection is None and not self._ended.is_set():
+            raise ConnectionLost("the client is not connected: connect before serve()")
+        await self._ended.wait()
+        self._raise_if_failed()
 
     async def send(
         self,
@@ -379,6 +532,8 @@ class Client:
         waiters: list[asyncio.Future[None]] = []
         if current:
             error, waiters = self._session.connection_lost(error)
+            for request in self._replies.abandon():
+                _fail_waiter(request, error)
         connection.failure = error
         logger.log(logging.DEBUG if isinstance(error, Closed) else logging.WARNING, "%s", error)
         for waiter in waiters:
@@ -419,8 +574,10 @@ class Client:
         """No more connections: end every subscription's iterator."""
         if self._final is None:
             self._final = error
-        for _, subscription in self._session.subscriptions.values():
-            subscription._close()
+        for _, sink in self._session.subscriptions.values():
+            if not isinstance(sink, Replies):
+                sink._close()
+        self._ended.set()
 
     async def _shut(self, connection: Connection, error: ConnectionLost) -> None:
         """Fail `connection` (if not yet) and wait for its tasks and stream to finish."""
@@ -538,9 +695,11 @@ class Client:
                     if debug:
                         logger.debug("received %r", action.frame)
                     if isinstance(action, Deliver):
-                        subscription, message = action
-                        if session.closing or not subscription._queue.offer(message):
-                            await self._deliver(subscription, message)
+                        sink, message = action
+                        if isinstance(sink, Replies):
+                            self._replied(message)
+                        elif session.closing or not sink._queue.offer(message):
+                            await self._deliver(sink, message)
                     elif isinstance(action, Settled):
                         for waiter in action.waiters:
                             if not waiter.done():
@@ -575,7 +734,14 @@ class Client:
             self._log_sent(outcome.data)
             connection.send(outcome.data)
 
-    async def _deliver(self, subscription: Subscription, message: Message) -> None:
+    def _replied(self, message: Message) -> None:
+        waiter = self._replies.take(message)
+        if waiter is None:
+            logger.debug("reply %s dropped: nobody waits for it", message.message_id)
+        elif not waiter.done():
+            waiter.set_result(message)
+
+    async def _deliver(self, subscription: Subscription | Subscriber, message: Message) -> None:
         """Queue `message` when the queue is full: wait for room (back-pressure: the reader
         stops and TCP pushes back on the broker), but only until `close` begins. The reader
         must then go on to DISCONNECT's RECEIPT, and the MESSAGE is dropped: nobody takes it
@@ -595,6 +761,100 @@ class Client:
         finally:
             session.resume_reading(asyncio.get_running_loop().time())
         logger.debug("MESSAGE %s dropped: the client is closing", message.message_id)
+
+    # -- typed subscribers -----------------------------------------------------------------
+
+    def _start_workers(self) -> None:
+        """Start each subscriber's `max_concurrent` workers (once; again after a close)."""
+        for sink in self._subscribers:
+            if sink.workers and not all(task.done() for task in sink.workers):
+                continue
+            sink._queue.items.clear()  # an end marker of an earlier close
+            sink.workers = [
+                asyncio.create_task(self._work(sink), name=f"{self._name}:{sink.spec.name}:{n}")
+                for n in range(sink.spec.max_concurrent)
+            ]
+
+    async def _stop_workers(self, timeout: float) -> None:
+        """Let running handlers finish (for at most `timeout` seconds), so their ACKs go out
+        before DISCONNECT; messages not yet started are left to the broker."""
+        workers = [task for sink in self._subscribers for task in sink.workers]
+        for sink in self._subscribers:
+            sink._close()
+        pending = [task for task in workers if not task.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=timeout)
+            for task in late:
+                logger.warning("handler %s still running at close: cancelled", task.get_name())
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=1.0)
+
+    async def _work(self, sink: Subscriber) -> None:
+        queue = sink._queue
+        while True:
+            message = queue.take() if queue.items else await queue.get()
+            if message is None:
+                queue.offer(None)  # for the next worker
+                return
+            sink.running += 1
+            try:
+                settlement = await self._handle(sink.spec, message)
+                await self._settle(sink.spec, message, settlement)
+            except (ConnectionLost, TimeoutError, ValueError) as exc:
+                logger.warning(
+                    "subscriber %s: message %s not settled: %s",
+                    sink.spec.name,
+                    message.message_id,
+                    exc,
+                )
+            finally:
+                sink.running -= 1
+
+    async def _handle(self, spec: SubscriberSpec, message: Message) -> Settlement:
+        """Run `spec`'s handler on `message`; what its outcome sends."""
+        session = self._session
+        try:
+            arguments = spec.arguments(message)
+        except PayloadError as exc:
+            logger.error(
+                "subscriber %s refused message %s from %s: %s",
+                spec.name,
+                message.message_id,
+                message.destination,
+                exc,
+            )
+            return settle_invalid(session, spec, message, exc)
+        try:
+            result = await spec.handler(*arguments)  # type: ignore[misc]  # checked async at registration
+            return settle_handled(session, spec, message, result)
+        except Exception:
+            logger.exception(
+                "subscriber %s failed on message %s from %s",
+                spec.name,
+                message.message_id,
+                message.destination,
+            )
+            return settle_failed(session, spec, message)
+
+    async def _settle(self, spec: SubscriberSpec, message: Message, settlement: Settlement) -> None:
+        if settlement.note is not None:
+            logger.info("subscriber %s: %s", spec.name, settlement.note)
+        for out in settlement.sends:
+            pending = self._transmit(self._current(), out)
+            if pending is not None:
+                await pending
+
+    def _in_background(self, work: Awaitable[None], what: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except (ConnectionLost, TimeoutError) as exc:
+                logger.warning("%s failed: %s", what, exc)
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"{self._name}:{what}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _heartbeat_loop(self, connection: Connection) -> None:
         loop = asyncio.get_running_loop()
