@@ -51,9 +51,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Final, Self, TypeVar
+from typing import Final, Never, Self, TypeAlias, TypeVar
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import (
@@ -64,6 +64,8 @@ from stompmodels._client.errors import (
     describe_error,
 )
 from stompmodels._client.options import ClientOptions
+from stompmodels._client.payloads import PayloadError, decoder_for
+from stompmodels._client.replies import Replies
 from stompmodels._client.session import (
     ClientSession,
     Deliver,
@@ -73,6 +75,13 @@ from stompmodels._client.session import (
     Opened,
     Outgoing,
     Settled,
+)
+from stompmodels._client.subscribers import (
+    Settlement,
+    SubscriberSpec,
+    settle_failed,
+    settle_handled,
+    settle_invalid,
 )
 from stompmodels._client.tls import ssl_context_for
 from stompmodels._client.url import BrokerURL, require_tcp
@@ -86,6 +95,7 @@ from stompmodels._registry import F, Handler, Router
 from stompmodels._spec import VERSIONS, Version
 from stompmodels._state import State
 
+from .subscriber import Subscriber
 from .subscription import Subscription
 from .sync import SLICE, Channel, Waiter, fresh
 
@@ -93,6 +103,11 @@ logger = logging.getLogger("stompmodels.blocking")
 
 _READ_SIZE: Final = 64 * 1024
 _T = TypeVar("_T")
+_Replies: TypeAlias = Replies[Waiter[Message]]
+_Sink: TypeAlias = Channel[Message] | _Replies
+SyncHandler = TypeVar(
+    "SyncHandler", bound=Callable[[Never], object] | Callable[[Never, Message], object]
+)
 
 
 class Client:
@@ -146,7 +161,7 @@ class Client:
         )
         require_tcp(list(options.urls), "the blocking client")
         self.timeout = timeout
-        self._session: ClientSession[Waiter[None], Channel[Message]] = ClientSession(options)
+        self._session: ClientSession[Waiter[None], _Sink] = ClientSession(options)
         self._ssl = ssl
         self._sock: socket.socket | None = None
         self._write_lock = threading.Lock()
@@ -162,6 +177,10 @@ class Client:
         self._failure: ConnectionLost | None = None  # why the current connection ended
         self._attempting = False  # a connect (or reconnect) is under way: it handles failures
         self._ended = False  # the subscriptions and the dispatcher have been ended
+        self._over = threading.Event()  # set with `_ended`: what `serve` waits for
+        self._subscribers: list[Subscriber] = []
+        self._replies: _Replies = Replies()
+        self._route_lock = threading.Lock()  # one reply route set-up at a time
 
     def __repr__(self) -> str:
         return f"Client({str(self.url)!r}, state={self.engine.state.value!r})"
@@ -218,6 +237,8 @@ class Client:
                 with self._lock:
                     session.failed_over()
                 continue
+            for subscriber in self._subscribers:
+                self._start_workers(subscriber)
             self._notify("connected")
             return connected
         assert error is not None
@@ -248,6 +269,7 @@ class Client:
             in_handler = threading.current_thread() is self._dispatcher
             if not in_handler and not self._jobs.join(deadline - time.monotonic()):
                 logger.warning("handlers still busy on close; disconnecting anyway")
+            self._stop_workers(deadline)
             with self._lock:
                 self._session.closing = True  # from now on, the broker hanging up is expected
             try:
@@ -296,6 +318,136 @@ class Client:
         """Consult `router`'s handlers after the ones registered so far."""
         with self._lock:
             self._session.router.include(router)
+
+    def subscriber(
+        self,
+        destination: str,
+        *,
+        ack: AckMode = "client-individual",
+        max_concurrent: int = 1,
+        dead_letter: str | None = None,
+        prefetch: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Callable[[SyncHandler], SyncHandler]:
+        """Register a handler of typed messages from `destination`, run on a pool of
+        `max_concurrent` threads; the same rules as the asyncio client's `subscriber` (see the
+        README's "typed messages"), with a plain function."""
+
+        def register(handler: SyncHandler) -> SyncHandler:
+            spec = SubscriberSpec.of(
+                handler,
+                destination,
+                ack=ack,
+                max_concurrent=max_concurrent,
+                dead_letter=dead_letter,
+                prefetch=prefetch,
+                headers=headers,
+                asynchronous=False,
+            )
+            subscriber = Subscriber(spec, self._session.options.queue_size)
+            with self._lock:
+                subscriber.id, frame = self._session.declare(
+                    destination,
+                    ack=ack,
+                    headers=spec.headers,
+                    prefetch=spec.prefetch,
+                    sink=subscriber.channel,
+                )
+                self._subscribers.append(subscriber)
+            if frame is not None:  # connected already: subscribe now
+                self._start_workers(subscriber)
+                self._request(lambda: frame)
+            return handler
+
+        return register
+
+    def publish(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = False,
+        transaction: str | None = None,
+        reply_to: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Send a typed payload: a model or any JSON-able value as JSON, `str` as UTF-8 text,
+        bytes as they are. With `receipt`, wait until the broker confirms it."""
+        waiter = self._transmit(
+            lambda: self._session.publish(
+                destination,
+                payload,
+                content_type=content_type,
+                headers=headers,
+                receipt=receipt,
+                transaction=transaction,
+                reply_to=reply_to,
+                correlation_id=correlation_id,
+            )
+        )
+        self._confirm(waiter)
+
+    def request(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        response: type[_T],
+        timeout: float | None = None,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> _T:
+        """Publish `payload` with a `reply-to` and a fresh `correlation-id`, and return the
+        reply decoded as `response`; TimeoutError when none comes within `timeout` seconds
+        (the client's if None), pydantic's ValidationError when it is not a valid `response`.
+        Requests from many threads share one reply subscription."""
+        decoder = decoder_for(response)
+        replies = self._replies
+        with self._route_lock:
+            with self._lock:
+                self._check_writable()
+                route = replies.route(self._session, replies)
+            if route is not None:
+                self._request(lambda: route)
+        waiter: Waiter[Message] = Waiter(f"reply from {destination}")
+        with self._lock:
+            correlation = replies.expect(waiter)
+        try:
+            self._confirm(
+                self._transmit(
+                    lambda: self._session.publish(
+                        destination,
+                        payload,
+                        content_type=content_type,
+                        headers=headers,
+                        reply_to=replies.destination,
+                        correlation_id=correlation,
+                    )
+                )
+            )
+            message = waiter.wait(self.timeout if timeout is None else timeout)
+        finally:
+            with self._lock:
+                replies.forget(correlation)
+        try:
+            return decoder.decode(message)
+        except PayloadError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise exc.__cause__ from None
+            raise
+
+    def serve(self) -> None:
+        """Run the subscribers until the client is closed (then return; `close` may come from
+        another thread or a signal handler) or fails for good (then raise why)."""
+        if self._sock is None and not self._over.is_set():
+            raise LocalProtocolError("the client is not connected: connect before serve()")
+        while not self._over.wait(SLICE):
+            pass
+        failure = self._failure
+        if failure is not None and not isinstance(failure, Closed):
+            raise fresh(failure)
 
     def send(
         self,
@@ -566,6 +718,7 @@ class Client:
             if self._failure is not None or (stop is not None and stop is not self._stop):
                 return
             error, waiters = session.connection_lost(error)
+            waiters_of_replies = self._replies.abandon()
             self._failure = error
             stop, sock, connected = self._stop, self._sock, self._connected
             retry = not self._attempting and session.should_reconnect(error)
@@ -577,6 +730,8 @@ class Client:
         connected.fail(error)
         for waiter in waiters:
             waiter.fail(error)
+        for request in waiters_of_replies:
+            request.fail(error)
         if sock is not None:
             # shutdown() wakes the reader from recv(); the base class's, so that a TLS socket's
             # state is not torn down under the reader's feet.
@@ -594,9 +749,13 @@ class Client:
                 return
             self._ended = True
             sinks = [held.sink for held in self._session.subscriptions.values()]
+        for subscriber in self._subscribers:
+            subscriber.stop()
         for sink in sinks:
-            sink.close(error)
+            if not isinstance(sink, Replies):
+                sink.close(error)
         self._jobs.close(error)
+        self._over.set()
 
     def _retire(self) -> None:
         """Wait (bounded) for the reader and heart-beat of the ended connection; close it."""
@@ -722,7 +881,11 @@ class Client:
                 for action in actions:
                     if type(action) is Deliver:
                         logger.debug("received %r", action.message)
-                        self._deliver(action.sink, action.message, stop)
+                        sink = action.sink
+                        if isinstance(sink, Replies):
+                            self._replied(sink, action.message)
+                        else:
+                            self._deliver(sink, action.message, stop)
                     elif type(action) is Settled:
                         logger.debug("received %r", action.frame)
                         for waiter in action.waiters:
@@ -749,6 +912,14 @@ class Client:
         finally:
             self._fail(Closed(f"connection to {self.url} closed"), stop)
             self._close_socket(sock)
+
+    def _replied(self, replies: _Replies, message: Message) -> None:
+        with self._lock:
+            waiter = replies.take(message)
+        if waiter is None:
+            logger.debug("reply %s dropped: nobody waits for it", message.message_id)
+        else:
+            waiter.set(message)
 
     def _broken(self, exc: BaseException) -> ConnectionLost:
         return ConnectionLost(f"connection to {self.url} failed: {describe_error(exc)}")
@@ -797,6 +968,94 @@ class Client:
             pass  # already recorded by _write
         finally:
             self._write_lock.release()
+
+    # -- typed subscribers -----------------------------------------------------------------
+
+    def _start_workers(self, subscriber: Subscriber) -> None:
+        if subscriber.threads:
+            return
+        spec = subscriber.spec
+        subscriber.threads = [
+            self._start(lambda: self._work(subscriber), f"{spec.name}-{n}")
+            for n in range(spec.max_concurrent)
+        ]
+
+    def _stop_workers(self, deadline: float) -> None:
+        """Let running handlers finish (until `deadline`), so that their ACKs go out before
+        DISCONNECT; messages not yet started are left to the broker."""
+        for subscriber in self._subscribers:
+            subscriber.stop()
+        current = threading.current_thread()
+        for subscriber in self._subscribers:
+            for thread in subscriber.threads:
+                if thread is not current:
+                    thread.join(max(deadline - time.monotonic(), 0.0))
+                    if thread.is_alive():
+                        logger.warning("%s still running at close", thread.name)
+
+    def _work(self, subscriber: Subscriber) -> None:
+        spec = subscriber.spec
+        channel = subscriber.channel
+        while (message := channel.get(None)) is not None:
+            with subscriber.lock:
+                subscriber.running += 1
+            try:
+                self._settle(spec, message, *self._handle(spec, message))
+            except (ConnectionLost, TimeoutError, ValueError) as exc:
+                logger.warning(
+                    "subscriber %s: message %s not settled: %s", spec.name, message.message_id, exc
+                )
+            except Exception:  # a bug: loud, but the subscriber goes on
+                logger.exception("subscriber %s: message %s", spec.name, message.message_id)
+            finally:
+                with subscriber.lock:
+                    subscriber.running -= 1
+                channel.task_done()
+
+    def _handle(self, spec: SubscriberSpec, message: Message) -> tuple[Settlement, Engine]:
+        """Run `spec`'s handler on `message`; what its outcome sends, and the Engine of the
+        connection it was made for."""
+        session = self._session
+        try:
+            arguments = spec.arguments(message)
+        except PayloadError as exc:
+            logger.error(
+                "subscriber %s refused message %s from %s: %s",
+                spec.name,
+                message.message_id,
+                message.destination,
+                exc,
+            )
+            with self._lock:
+                return settle_invalid(session, spec, message, exc), session.engine
+        try:
+            result = spec.handler(*arguments)
+            with self._lock:
+                return settle_handled(session, spec, message, result), session.engine
+        except Exception:
+            logger.exception(
+                "subscriber %s failed on message %s from %s",
+                spec.name,
+                message.message_id,
+                message.destination,
+            )
+            with self._lock:
+                return settle_failed(session, spec, message), session.engine
+
+    def _settle(
+        self, spec: SubscriberSpec, message: Message, settlement: Settlement, engine: Engine
+    ) -> None:
+        """Write what `settlement` sends, in order, on the connection it was made for."""
+        if settlement.note is not None:
+            logger.info("subscriber %s: %s", spec.name, settlement.note)
+        for out in settlement.sends:
+
+            def same_connection(out: Outgoing = out) -> Outgoing:
+                if self._session.engine is not engine:
+                    raise ConnectionLost("the connection was replaced")
+                return out
+
+            self._confirm(self._transmit(same_connection))
 
     # -- the dispatcher thread -------------------------------------------------------------
 

@@ -137,6 +137,13 @@ class Channel(Generic[T]):
                 self._cond.wait(min(remaining, SLICE))
             return True
 
+    def clear(self) -> None:
+        """Drop the items not yet taken (they count as done)."""
+        with self._cond:
+            self._unfinished = max(self._unfinished - len(self._items), 0)
+            self._items.clear()
+            self._cond.notify_all()
+
     def close(self, error: ConnectionLost | None = None) -> None:
         """End the channel (items already in it stay there to be taken); keep the first error."""
         with self._cond:
