@@ -69,10 +69,11 @@ class SubscriberSpec:
         dead_letter: str | None,
         prefetch: int | None,
         headers: Mapping[str, str] | None,
-        asynchronous: bool,
+        asynchronous: bool | None,
     ) -> SubscriberSpec:
         """The spec of `handler`; TypeError if its signature cannot be served, ValueError for
-        settings that contradict each other."""
+        settings that contradict each other. `asynchronous`: whether the driver takes only
+        `async def` handlers (True), only plain functions (False), or both (None)."""
         if not destination:
             raise ValueError("a subscriber needs a destination")
         if max_concurrent < 1:
@@ -85,7 +86,7 @@ class SubscriberSpec:
                 "run concurrently: use ack='client-individual' or max_concurrent=1"
             )
         name = getattr(handler, "__qualname__", None) or repr(handler)
-        if inspect.iscoroutinefunction(handler) is not asynchronous:
+        if asynchronous is not None and inspect.iscoroutinefunction(handler) is not asynchronous:
             kind = "an async function (async def)" if asynchronous else "a plain function"
             other = "the blocking client" if asynchronous else "the asyncio client"
             raise TypeError(f"subscriber {name} must be {kind} here; {other} takes the other kind")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Never, TypeAlias, TypeVar, cast
 
 from pydantic import SecretStr
 from twisted.internet.defer import Deferred, fail, succeed
@@ -22,22 +22,32 @@ from twisted.python.failure import Failure
 from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import Closed, ConnectionEvent, ConnectionLost
 from stompmodels._client.options import DEFAULT_HEART_BEAT, ClientOptions
+from stompmodels._client.replies import Replies
 from stompmodels._client.session import ClientSession
+from stompmodels._client.subscribers import SubscriberSpec
 from stompmodels._client.url import BrokerURL, require_tcp
-from stompmodels._frames import Receipt
-from stompmodels._headers import HeartBeat
+from stompmodels._frames import Message, Receipt
+from stompmodels._headers import AckMode, HeartBeat
 from stompmodels._limits import Limits
 from stompmodels._registry import F, Handler, Router
 from stompmodels._spec import VERSIONS, Version
 
+from .deferreds import bounded
 from .interfaces import Connector, DelayedCall, Reactor
 from .protocol import StompProtocol
+from .subscriber import Subscriber
 from .subscription import Subscription
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IAddress, IConnector
 
 logger = logging.getLogger("stompmodels.twisted")
+
+TwistedReplies: TypeAlias = Replies[Deferred[Message]]
+Sink: TypeAlias = Subscription | Subscriber | TwistedReplies
+TwistedHandler = TypeVar(
+    "TwistedHandler", bound=Callable[[Never], object] | Callable[[Never, Message], object]
+)
 
 
 class StompClientFactory(ClientFactory):
@@ -105,7 +115,7 @@ class StompClientFactory(ClientFactory):
             reactor = default_reactor
         self.options = options
         self.reactor: Reactor = reactor
-        self.session: ClientSession[Deferred[Receipt | None], Subscription] = ClientSession(options)
+        self.session: ClientSession[Deferred[Receipt | None], Sink] = ClientSession(options)
         """The session logic, shared by every connection of this factory."""
         self.current: StompProtocol | None = None
         """The protocol of the connection now open (or opening); None between connections."""
@@ -120,6 +130,9 @@ class StompClientFactory(ClientFactory):
         self._connecting: Connector | None = None
         self._delays: Iterator[float] | None = None  # the reconnect under way
         self._retry: DelayedCall | None = None
+        self._subscribers: list[Subscriber] = []
+        self.replies: TwistedReplies = Replies()
+        """Requests waiting for their replies (see `StompProtocol.request`)."""
 
     # -- what users do ---------------------------------------------------------------------
 
@@ -146,7 +159,11 @@ class StompClientFactory(ClientFactory):
     @property
     def subscriptions(self) -> Mapping[str, Subscription]:
         """Subscriptions by id (renewed on each new connection)."""
-        return {id: held.sink for id, held in self.session.subscriptions.items()}
+        return {
+            id: held.sink
+            for id, held in self.session.subscriptions.items()
+            if isinstance(held.sink, Subscription)
+        }
 
     @property
     def failure(self) -> ConnectionLost | None:
@@ -173,6 +190,48 @@ class StompClientFactory(ClientFactory):
     def include(self, router: Router) -> None:
         """Consult `router`'s handlers after the ones registered so far."""
         self.session.router.include(router)
+
+    def subscriber(
+        self,
+        destination: str,
+        *,
+        ack: AckMode = "client-individual",
+        max_concurrent: int = 1,
+        dead_letter: str | None = None,
+        prefetch: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Callable[[TwistedHandler], TwistedHandler]:
+        """Register a handler of typed messages from `destination`: an `async def`, or a
+        function returning a value or a Deferred, run on the reactor (at most
+        `max_concurrent` under way at once). The same rules as the asyncio client's
+        `subscriber` (see the README's "typed messages")."""
+
+        def register(handler: TwistedHandler) -> TwistedHandler:
+            spec = SubscriberSpec.of(
+                handler,
+                destination,
+                ack=ack,
+                max_concurrent=max_concurrent,
+                dead_letter=dead_letter,
+                prefetch=prefetch,
+                headers=headers,
+                asynchronous=None,
+            )
+            subscriber = Subscriber(self, spec, self.options.queue_size)
+            subscriber.id, frame = self.session.declare(
+                destination, ack=ack, headers=spec.headers, prefetch=spec.prefetch, sink=subscriber
+            )
+            self._subscribers.append(subscriber)
+            if frame is not None and self.current is not None:  # connected: subscribe now
+                subscribed = self.current._request(frame)
+                subscribed.addErrback(
+                    lambda failure: logger.warning(
+                        "subscribing %s failed: %s", destination, failure.getErrorMessage()
+                    )
+                )
+            return handler
+
+        return register
 
     def connect(self) -> Deferred[StompProtocol]:
         """Open a connection, trying each broker once in turn; fire with its protocol once
@@ -203,7 +262,11 @@ class StompClientFactory(ClientFactory):
             with contextlib.suppress(NotConnectingError):  # connected: closed below
                 connecting.stopConnecting()
         protocol = self.current
-        closed = succeed(None) if protocol is None else protocol.disconnect(timeout)
+        limit = self.timeout if timeout is None else timeout
+        idle = self._idle(limit) if protocol is not None else succeed(None)
+        closed = idle.addCallback(
+            lambda _: succeed(None) if protocol is None else protocol.disconnect(timeout)
+        )
 
         def finish(_: None) -> None:
             # An ERROR (or silence) that ended the session before the close still counts.
@@ -357,11 +420,30 @@ class StompClientFactory(ClientFactory):
             self._final = error
         self._cancel_retry()
         self._fail_waiters(error)
-        for id in list(self.session.subscriptions):
-            ended = self.session.remove(id)
-            if ended is not None:
-                ended._end(error)
+        for id, held in list(self.session.subscriptions.items()):
+            if isinstance(held.sink, Subscriber):
+                held.sink._end(error)  # declared: subscribed again if the factory connects again
+            elif isinstance(held.sink, Subscription):
+                self.session.remove(id)
+                held.sink._end(error)
         self._full.clear()
+
+    def _idle(self, limit: float) -> Deferred[None]:
+        """Fires once no subscriber's handler is under way (their ACKs then went out), or
+        after `limit` seconds."""
+        busy = [subscriber.idle() for subscriber in self._subscribers if subscriber.running]
+        if not busy:
+            return succeed(None)
+
+        async def all_idle() -> None:
+            for waiting in busy:
+                await waiting
+
+        def late(failure: Failure) -> None:
+            logger.warning("handlers still busy on close; disconnecting anyway")
+
+        waited = Deferred.fromCoroutine(all_idle())
+        return bounded(waited, self.reactor, limit, "handlers still busy").addErrback(late)
 
     def _fail_waiters(self, error: ConnectionLost) -> None:
         waiters, self._waiters = self._waiters, []

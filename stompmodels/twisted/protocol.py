@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Final, TypeVar, cast
 
+from pydantic import ValidationError
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
 from stompmodels._client.errors import BrokerError, Closed, ConnectionLost
+from stompmodels._client.payloads import PayloadError, decoder_for
+from stompmodels._client.replies import Replies
 from stompmodels._client.session import (
     Deliver,
     Dispatch,
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from .factory import StompClientFactory
 
 logger = logging.getLogger("stompmodels.twisted")
+_T = TypeVar("_T")
 
 ABORT_AFTER: Final = 1.0
 """Seconds a closing connection may take to flush before it is cut (a peer may never close)."""
@@ -119,6 +123,101 @@ class StompProtocol(Protocol):
             ),
         )
 
+    def publish(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = False,
+        transaction: str | None = None,
+        reply_to: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Deferred[Receipt | None]:
+        """Send a typed payload: a model or any JSON-able value as JSON, `str` as UTF-8 text,
+        bytes as they are; with `receipt`, fire with the broker's RECEIPT."""
+        return maybeDeferred(
+            self._transmit,
+            lambda: self.session.publish(
+                destination,
+                payload,
+                content_type=content_type,
+                headers=headers,
+                receipt=receipt,
+                transaction=transaction,
+                reply_to=reply_to,
+                correlation_id=correlation_id,
+            ),
+        )
+
+    def request(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        response: type[_T],
+        timeout: float | None = None,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Deferred[_T]:
+        """Publish `payload` with a `reply-to` and a fresh `correlation-id`; fire with the
+        reply decoded as `response`. Fails with TimeoutError when none comes within `timeout`
+        seconds (the factory's if None), pydantic's ValidationError when it is not a valid
+        `response`. Concurrent requests share one reply subscription."""
+        return Deferred.fromCoroutine(
+            self._request_reply(
+                destination,
+                payload,
+                response=response,
+                timeout=timeout,
+                content_type=content_type,
+                headers=headers,
+            )
+        )
+
+    async def _request_reply(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        response: type[_T],
+        timeout: float | None,
+        content_type: str | None,
+        headers: Mapping[str, str] | None,
+    ) -> _T:
+        decoder = decoder_for(response)
+        replies = self.client.replies
+        self._check_writable()
+        route = replies.route(self.session, replies)
+        if route is not None:
+            await self._request(route)
+        limit = self.session.options.timeout if timeout is None else timeout
+        waiter: Deferred[Message] = Deferred()
+        correlation = replies.expect(waiter)
+        try:
+            await self._transmit(
+                lambda: self.session.publish(
+                    destination,
+                    payload,
+                    content_type=content_type,
+                    headers=headers,
+                    reply_to=replies.destination,
+                    correlation_id=correlation,
+                )
+            )
+            message = await bounded(
+                waiter, self._clock, limit, f"no reply from {destination} within {limit:g} s"
+            )
+        finally:
+            replies.forget(correlation)
+        try:
+            return decoder.decode(message)
+        except PayloadError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise exc.__cause__ from None
+            raise
+
     def subscribe(
         self,
         destination: str,
@@ -168,7 +267,7 @@ class StompProtocol(Protocol):
             id = subscription if isinstance(subscription, str) else subscription.id
             confirmed = self._request(self.engine.unsubscribe(id, receipt=receipt))
             ended = self.session.remove(id)
-            if ended is not None:
+            if ended is not None and not isinstance(ended, Replies):
                 ended._end(Closed(f"subscription {id} ended"))
             self.client._resume_reading(id)  # its full queue holds the reader back no more
             return confirmed
@@ -259,7 +358,11 @@ class StompProtocol(Protocol):
                 return  # closed meanwhile (by a callback, say): nothing after is acted on
             if isinstance(action, Deliver):
                 logger.debug("received %r", action.message)
-                action.sink._deliver(action.message)
+                sink = action.sink
+                if isinstance(sink, Replies):
+                    self._replied(sink, action.message)
+                else:
+                    sink._deliver(action.message)
             elif isinstance(action, Dispatch):
                 logger.debug("received %r", action.frame)
                 self._run_handler(action)
@@ -297,6 +400,13 @@ class StompProtocol(Protocol):
         if tick is not None:
             self._later("heart-beat", tick, self._beat, tick)
         self._connected.fire(frame)
+
+    def _replied(self, replies: Replies[Deferred[Message]], message: Message) -> None:
+        waiter = replies.take(message)
+        if waiter is None:
+            logger.debug("reply %s dropped: nobody waits for it", message.message_id)
+        elif not waiter.called:
+            waiter.callback(message)
 
     def _run_handler(self, action: Dispatch) -> None:
         """Run a registered handler inline; its exception is logged, never the connection's."""
@@ -418,14 +528,19 @@ class StompProtocol(Protocol):
         if self.failure is not None:
             return
         waiters: list[Deferred[Receipt | None]] = []
+        requests: list[Deferred[Message]] = []
         if self.engine is self.session.engine:  # this connection is the session's current one
             error, waiters = self.session.connection_lost(error)
+            requests = self.client.replies.abandon()
         self.failure = error
         logger.log(logging.DEBUG if isinstance(error, Closed) else logging.WARNING, "%s", error)
         self._cancel_timers()
         for waiter in waiters:
             if not waiter.called:
                 waiter.errback(error)
+        for request in requests:
+            if not request.called:
+                request.errback(error)
         self._connected.fail(error)
         out = self._out
         if out is None:
