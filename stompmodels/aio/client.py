@@ -177,6 +177,7 @@ class Client:
         owner = asyncio.current_task()
         self._name = owner.get_name() if owner is not None else "stompmodels"
         self._session.closing, self._final = False, None
+        self._ended.clear()
         error: ConnectionLost | None = None
         self._connecting = True
         try:
