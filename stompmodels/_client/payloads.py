@@ -8,6 +8,8 @@ charset, anything else only as `bytes`.
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Final, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -60,7 +62,7 @@ class PayloadDecoder(Generic[T]):
 
     def __init__(self, kind: type[T]) -> None:
         self.kind = kind
-        self.name = getattr(kind, "__name__", None) or repr(kind)
+        self.name = type_name(kind)
         self._adapter: TypeAdapter[T] | None = None
         if kind is not bytes and kind is not str:
             try:
@@ -92,6 +94,22 @@ class PayloadDecoder(Generic[T]):
             return message.text
         except (UnicodeDecodeError, LookupError) as exc:
             raise PayloadError(f"the body is not text in its charset: {exc}") from exc
+
+
+def type_name(kind: object) -> str:
+    """A type's short name for messages: ``Order``, ``list[Order]``, ``dict[str, int]``."""
+    args = typing.get_args(kind)
+    origin = typing.get_origin(kind)
+    if origin is typing.Annotated:
+        return type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_name(arg) for arg in args)
+    if origin is not None and args:
+        return f"{type_name(origin)}[{', '.join(type_name(arg) for arg in args)}]"
+    if kind is type(None):
+        return "None"
+    name = getattr(kind, "__name__", None)
+    return name if isinstance(name, str) else repr(kind)
 
 
 def describe(error: ValidationError) -> str:

@@ -41,6 +41,7 @@ from stompmodels._client.subscribers import (
 from stompmodels._client.tls import ssl_context_for
 from stompmodels._client.url import BrokerURL
 from stompmodels._engine import Engine
+from stompmodels._errors import LocalProtocolError
 from stompmodels._frames import ClientFrame, Connected, Message
 from stompmodels._headers import AckMode, HeartBeat
 from stompmodels._heartbeat import EOL
@@ -507,6 +508,10 @@ class Client:
                 connected = await connection.connected
             for frame in session.renewals():
                 await self._request(frame)
+        except LocalProtocolError as exc:  # a subscription the negotiated version cannot have
+            error = ConnectionLost(f"cannot renew the subscriptions on {url}: {exc}")
+            await self._shut(connection, error)
+            raise error from None
         except TimeoutError:
             error = ConnectionLost(f"no answer from {url} within {self.timeout} s")
             await self._shut(connection, error)

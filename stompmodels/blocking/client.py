@@ -608,6 +608,11 @@ class Client:
             self._workers.append(self._start(lambda: self._read_loop(sock, stop), "reader"))
             connected = connected_waiter.wait(self.timeout)
             self._renew()
+        except LocalProtocolError as exc:  # a subscription the negotiated version cannot have
+            error = ConnectionLost(f"cannot renew the subscriptions on {url}: {exc}")
+            self._fail(error, stop)
+            self._retire()
+            raise fresh(error) from None
         except TimeoutError as exc:
             what = "CONNECTED" if not connected_waiter.done else "renewed SUBSCRIBE receipt"
             error = ConnectionLost(f"no {what} from {url} within {self.timeout:g} s ({exc})")
