@@ -853,3 +853,24 @@ def test_with_ack_auto_nothing_is_acked_or_nacked(
         assert len(errors_of(caplog)) == failed, [r.getMessage() for r in errors_of(caplog)]
 
     run(scenario)
+
+
+def test_a_subscriber_the_version_cannot_have_fails_the_connect_and_shuts_it(
+    broker: NamedBroker,
+) -> None:
+    """STOMP 1.0 has no client-individual (a subscriber's default): the connect fails with a
+    ConnectionLost naming it, and the connection is shut, not left open with its reader."""
+    client = Client(broker.url, heart_beat=(0, 0), timeout=WAIT, versions=("1.0",))
+
+    @client.subscriber("/queue/orders")
+    async def take(order: Order) -> None:
+        raise AssertionError("never delivered")
+
+    async def scenario() -> None:
+        with pytest.raises(ConnectionLost, match="client-individual"):
+            await client.connect()
+        assert broker.stream.closed
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert tasks == []
+
+    run(scenario)
