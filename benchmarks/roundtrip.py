@@ -2,7 +2,8 @@
 
 Run ``python benchmarks/roundtrip.py``; options ``--broker rabbitmq|activemq|both`` (default
 both), ``--count N`` (default 10,000), ``--quick`` (2,000), ``--repeats`` (8), ``--timeout``
-(seconds per run, 120), ``--prefetch`` (1000) and ``--only raw,stompmodels,...``.
+(seconds per run, 120), ``--prefetch`` (1000) and ``--only raw,stompmodels,...,typed``
+(``--only typed``: the typed workload alone).
 
 Every run publishes N messages with 1 KiB bodies to a queue and consumes them from the same
 queue: one publisher connection and one consumer connection, working concurrently. The
@@ -21,6 +22,17 @@ and auto, side by side in the same run:
   ``on_message``; ``auto_decode`` off, so bodies stay bytes); the publisher runs in a thread.
 * stompman: two ``stompman.Client``; ``send()``, ``subscribe_with_manual_ack`` with
   ``await frame.ack()`` in client-individual mode, ``subscribe(ack="auto")`` in auto mode.
+
+The typed workload runs beside them (client-individual only): N pydantic ``Order`` models
+whose JSON is 1 KiB, through the raw ceiling (the same SEND frames, with
+``content-type:application/json``), ``subscribe()`` with a manual ``ack`` (``send()`` of the
+same JSON bytes, no validation), and the typed path: ``publish(order)`` and an
+``@client.subscriber`` whose handler takes ``order: Order`` (the client validates each body and
+ACKs after the handler returns), with ``max_concurrent`` 1 and 16. Its report adds what
+pydantic alone costs per message (``TypeAdapter(Order).validate_json`` on the same body, and
+``to_json``, in tight loops), the typed layer's extra client CPU per message (typed minus
+manual minus validate_json) and the issue's targets for it: at most 5 us beyond validate_json,
+and at least 0.8x the raw ceiling on RabbitMQ.
 
 Every SUBSCRIBE carries the same prefetch (RabbitMQ ``prefetch-count``, ActiveMQ
 ``activemq.prefetchSize``). Each cell runs ``--repeats`` times, the implementations taking
@@ -70,6 +82,8 @@ import stomp
 import stomp.utils
 import stompman
 from broker_process import broker_clock
+from pydantic import BaseModel, TypeAdapter
+from pydantic_core import to_json
 from report import format_table, machine_line
 from stompman.connection import Connection as StompmanConnection
 from stompman.frames import AnyClientFrame, ConnectFrame
@@ -192,6 +206,9 @@ class RunSpec:
     ack: AckName
     prefetch: int
     timeout: float
+    body: bytes = BODY
+    content_type: str | None = None
+    """The content-type header of every SEND (None: none, as for the bytes workload)."""
 
     @property
     def destination(self) -> str:
@@ -217,9 +234,9 @@ def remaining(deadline: float) -> float:
     return left
 
 
-def check_body(body: bytes | str | None) -> None:
+def check_body(body: bytes | str | None, sent: bytes = BODY) -> None:
     """The last message must carry the body that was sent."""
-    if body != BODY:
+    if body != sent:
         raise BenchmarkError(f"the last message's body differs from what was sent: {body!r:.60}")
 
 
@@ -227,10 +244,11 @@ def check_body(body: bytes | str | None) -> None:
 # Raw sockets: the ceiling
 
 
-def send_frame(destination: str) -> bytes:
+def send_frame(destination: str, body: bytes = BODY, content_type: str | None = None) -> bytes:
     """The pre-encoded SEND every raw publisher writes (checked equal to stompmodels')."""
-    head = f"SEND\ndestination:{destination}\ncontent-length:{len(BODY)}\n\n"
-    return head.encode() + BODY + b"\x00"
+    kind = f"content-type:{content_type}\n" if content_type is not None else ""
+    head = f"SEND\ndestination:{destination}\n{kind}content-length:{len(body)}\n\n"
+    return head.encode() + body + b"\x00"
 
 
 _ACK_HEAD: Final = b"ACK\nid:"
@@ -391,7 +409,8 @@ def raw_scan(buf: bytes, manual: bool) -> tuple[int, int, bytes]:
 def run_raw(spec: RunSpec, meter: Meter) -> None:
     """Two raw sockets in one selector loop, from the first SEND to the N-th MESSAGE."""
     deadline = meter.deadline
-    payload = send_frame(spec.destination) * spec.count  # pre-encoded before the clock starts
+    frame = send_frame(spec.destination, spec.body, spec.content_type)
+    payload = frame * spec.count  # pre-encoded before the clock starts
     consumer, _, buf = raw_open(spec.broker, deadline)
     try:
         publisher, _, publisher_buf = raw_open(spec.broker, deadline)
@@ -483,19 +502,22 @@ def run_stompmodels(spec: RunSpec, meter: Meter) -> None:
     asyncio.run(_stompmodels(spec, meter))
 
 
-async def _stompmodels(spec: RunSpec, meter: Meter) -> None:
-    def client() -> Client:
-        return Client(
-            host=spec.broker.host,
-            port=spec.broker.port,
-            login=LOGIN,
-            passcode=PASSCODE,
-            vhost=VHOST,
-            heart_beat=HEART_BEAT,
-            timeout=SETUP_TIMEOUT,
-        )
+def stompmodels_client(spec: RunSpec) -> Client:
+    """A ``stompmodels.aio.Client`` for one side of a run (not yet connected)."""
+    return Client(
+        host=spec.broker.host,
+        port=spec.broker.port,
+        login=LOGIN,
+        passcode=PASSCODE,
+        vhost=VHOST,
+        heart_beat=HEART_BEAT,
+        timeout=SETUP_TIMEOUT,
+    )
 
-    async with asyncio.timeout(spec.timeout), client() as consumer, client() as publisher:
+
+async def _stompmodels(spec: RunSpec, meter: Meter) -> None:
+    consumer, publisher = stompmodels_client(spec), stompmodels_client(spec)
+    async with asyncio.timeout(spec.timeout), consumer, publisher:
         subscription = await consumer.subscribe(
             spec.destination, ack=spec.ack, headers=spec.subscribe_headers
         )
@@ -507,19 +529,126 @@ async def _stompmodels(spec: RunSpec, meter: Meter) -> None:
                 meter.received += 1
                 if meter.received == spec.count:
                     meter.stop()
-                    check_body(message.body)
+                    check_body(message.body, spec.body)
                     return
             raise BenchmarkError(f"the subscription ended after {meter.received} messages")
 
         consumer_task = asyncio.create_task(consume())
+        body, content_type = spec.body, spec.content_type
         try:
             meter.start()
             for _ in range(spec.count):
                 meter.check()
-                await publisher.send(spec.destination, BODY)
+                await publisher.send(spec.destination, body, content_type=content_type)
             await consumer_task
         finally:
             consumer_task.cancel()
+
+
+# --------------------------------------------------------------------------------------------
+# stompmodels.aio, typed: publish() and @client.subscriber
+
+
+class Order(BaseModel):
+    """The typed workload's payload: an order padded (by its lines and note) to 1 KiB of
+    JSON."""
+
+    id: int
+    customer: str
+    amount: float
+    currency: str
+    lines: list[str]
+    note: str
+
+
+def _order(size: int) -> Order:
+    """An Order whose JSON (pydantic_core.to_json, as `publish` encodes it) is `size` bytes."""
+    lines = [f"sku-{n:04d} x{n % 7 + 1} widget, blue, boxed" for n in range(16)]
+    order = Order(
+        id=123456, customer="ACME Corp.", amount=1234.5, currency="EUR", lines=lines, note=""
+    )
+    missing = size - len(to_json(order))
+    if missing < 0:
+        raise ValueError(f"an Order is {size - missing} bytes of JSON before its note")
+    return order.model_copy(update={"note": "n" * missing})
+
+
+ORDER: Final = _order(KIB)
+ORDER_JSON: Final = to_json(ORDER)
+JSON: Final = "application/json"
+"""The content-type `publish` gives a model's JSON."""
+VALIDATE_LOOPS: Final = 20_000
+"""Iterations of each timing of TypeAdapter(Order).validate_json (and of to_json)."""
+VALIDATE_TIMINGS: Final = 5
+TYPED_VS_RAW_TARGET: Final = 0.8
+TYPED_EXTRA_CPU_TARGET: Final = 5.0
+"""Microseconds of client CPU per message the typed layer may add beyond validate_json."""
+
+
+def run_typed(max_concurrent: int) -> Callable[[RunSpec, Meter], None]:
+    """A run of the typed path with `max_concurrent` handlers at most."""
+
+    def run(spec: RunSpec, meter: Meter) -> None:
+        asyncio.run(_typed(spec, meter, max_concurrent))
+
+    return run
+
+
+async def _typed(spec: RunSpec, meter: Meter, max_concurrent: int) -> None:
+    """One publisher ``publish``ing the Order, one consumer with an ``@subscriber(Order)``
+    (its prefetch set as every SUBSCRIBE's, not its default of `max_concurrent`). The clock
+    stops once the N-th handler has returned and its ACK is written."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    last: list[Order] = []
+    consumer, publisher = stompmodels_client(spec), stompmodels_client(spec)
+
+    def finish() -> None:
+        meter.stop()
+        if not done.done():
+            done.set_result(None)
+
+    @consumer.subscriber(
+        spec.destination, ack=spec.ack, max_concurrent=max_concurrent, prefetch=spec.prefetch
+    )
+    async def take(order: Order) -> None:
+        meter.received += 1
+        if meter.received == spec.count:
+            last.append(order)
+            # Runs once this handler's task yields: after its ACK is written.
+            loop.call_soon(finish)
+
+    async with asyncio.timeout(spec.timeout), consumer, publisher:  # subscribed on connect
+        meter.start()
+        for _ in range(spec.count):
+            meter.check()
+            await publisher.publish(spec.destination, ORDER)
+        await done
+    if last != [ORDER]:
+        raise BenchmarkError(f"the last order differs from what was sent: {last!r:.60}")
+
+
+def pydantic_costs() -> tuple[list[float], list[float]]:
+    """Microseconds per call of ``TypeAdapter(Order).validate_json`` on the workload's body
+    and of ``to_json`` on its Order (what `publish` calls), each timed VALIDATE_TIMINGS times
+    over VALIDATE_LOOPS calls (process CPU time, as the runs are measured)."""
+    adapter = TypeAdapter(Order)
+    body = ORDER_JSON
+    validate: list[float] = []
+    encode: list[float] = []
+    for _ in range(VALIDATE_TIMINGS):
+        gc.collect()
+        started = time.process_time()
+        for _ in range(VALIDATE_LOOPS):
+            adapter.validate_json(body)
+        validate.append((time.process_time() - started) / VALIDATE_LOOPS * 1e6)
+        started = time.process_time()
+        for _ in range(VALIDATE_LOOPS):
+            to_json(ORDER)
+        encode.append((time.process_time() - started) / VALIDATE_LOOPS * 1e6)
+    if adapter.validate_json(body) != ORDER:
+        raise BenchmarkError("validate_json does not give back the Order")
+    return validate, encode
 
 
 # --------------------------------------------------------------------------------------------
@@ -770,6 +899,33 @@ IMPLEMENTATIONS: Final = (
     Implementation("stomp.py", "stomp.py (threads)", run_stomppy),
     Implementation("stompman", "stompman", run_stompman),
 )
+TYPED_IMPLEMENTATIONS: Final = (
+    Implementation("raw", "raw socket (ceiling)", run_raw),
+    Implementation("stompmodels", "stompmodels.aio subscribe() + ack", run_stompmodels),
+    Implementation("typed-1", "stompmodels.aio @subscriber, max_concurrent 1", run_typed(1)),
+    Implementation("typed-16", "stompmodels.aio @subscriber, max_concurrent 16", run_typed(16)),
+)
+"""The typed workload (1 KiB JSON Orders, client-individual): the ceiling, the untyped
+subscription with a manual ACK, and the typed path (publish and @client.subscriber)."""
+TYPED: Final = "typed"
+"""The name of the typed workload in --only."""
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """What every run of a group of cells sends, and in which ack modes it runs."""
+
+    key: str
+    """Its name in queue names and progress notes ("": the 1 KiB bytes workload)."""
+    implementations: Sequence[Implementation]
+    acks: tuple[AckName, ...]
+    body: bytes = BODY
+    content_type: str | None = None
+
+
+TYPED_WORKLOAD: Final = Workload(
+    TYPED, TYPED_IMPLEMENTATIONS, ("client-individual",), ORDER_JSON, JSON
+)
 
 
 @dataclass(slots=True)
@@ -800,19 +956,21 @@ class Queues:
     current: dict[tuple[str, str, str], str] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
 
-    def name(self, broker: Broker, impl: Implementation, ack: AckName) -> str:
+    def name(self, broker: Broker, impl: Implementation, ack: AckName, workload: str = "") -> str:
         """The queue for this cell's next run."""
-        key = (broker.key, impl.key, ack)
+        key = (broker.key, f"{workload}/{impl.key}", ack)
         if key not in self.current:
-            tag = impl.key.replace(".", "")
+            tag = (f"{workload}-" if workload else "") + impl.key.replace(".", "")
             name = f"{self.prefix}-{tag}-{ack}-{uuid.uuid4().hex[:8]}"
             self.current[key] = name
             self.used.setdefault(broker.key, []).append(name)
         return self.current[key]
 
-    def discard(self, broker: Broker, impl: Implementation, ack: AckName) -> None:
+    def discard(
+        self, broker: Broker, impl: Implementation, ack: AckName, workload: str = ""
+    ) -> None:
         """Never reuse this cell's queue: a failed run may have left messages in it."""
-        name = self.current.pop((broker.key, impl.key, ack), None)
+        name = self.current.pop((broker.key, f"{workload}/{impl.key}", ack), None)
         if name is not None:
             self.failed.add(name)
 
@@ -848,6 +1006,8 @@ class Settings:
 
     brokers: list[Broker]
     implementations: list[Implementation]
+    typed: bool
+    """Whether the typed workload runs too."""
     count: int
     repeats: int
     prefetch: int
@@ -872,8 +1032,11 @@ def turn_order(count: int, round_: int) -> list[int]:
     return rows[round_ % len(rows)]
 
 
-def measure(settings: Settings, broker: Broker, queues: Queues) -> dict[tuple[str, AckName], Cell]:
-    """Every implementation in both ack modes on one broker, ``repeats`` times, in turns.
+def measure(
+    settings: Settings, broker: Broker, queues: Queues, workload: Workload
+) -> dict[tuple[str, AckName], Cell]:
+    """Every implementation of `workload` in each of its ack modes on one broker, ``repeats``
+    times, in turns.
 
     The order of the turns changes from round to round so that each implementation follows
     each other one equally often: a run through a JVM broker is slowed or sped by the one
@@ -881,26 +1044,29 @@ def measure(settings: Settings, broker: Broker, queues: Queues) -> dict[tuple[st
     rotation, which keeps who follows whom) favours whichever implementation follows the
     slowest.
     """
-    impls = settings.implementations
-    cells = {(impl.key, ack): Cell() for impl in impls for ack in ACK_MODES}
+    impls, acks, tag = workload.implementations, workload.acks, workload.key
+    cells = {(impl.key, ack): Cell() for impl in impls for ack in acks}
     clock = broker_clock(broker.port)
     for round_ in range(1, settings.repeats + 1):
         order = [impls[index] for index in turn_order(len(impls), round_ - 1)]
-        for ack in ACK_MODES:
+        for ack in acks:
             for impl in order:
                 cell = cells[(impl.key, ack)]
                 if cell.failure is not None:
                     continue
                 spec = RunSpec(
                     broker,
-                    queues.name(broker, impl, ack),
+                    queues.name(broker, impl, ack, tag),
                     settings.count,
                     ack,
                     settings.prefetch,
                     settings.timeout,
+                    workload.body,
+                    workload.content_type,
                 )
+                what = f"{tag} workload: " if tag else ""
                 progress_note(
-                    f"{broker.name}, run {round_}/{settings.repeats}: {impl.label}, {ack}"
+                    f"{broker.name}, run {round_}/{settings.repeats}: {what}{impl.label}, {ack}"
                 )
                 try:
                     meter = run_once(impl, spec, clock)
@@ -910,7 +1076,7 @@ def measure(settings: Settings, broker: Broker, queues: Queues) -> dict[tuple[st
                         cell.broker_cpu.append(meter.broker_cpu)
                 except BenchmarkError as exc:
                     cell.failure = str(exc)
-                    queues.discard(broker, impl, ack)
+                    queues.discard(broker, impl, ack, tag)
                     progress_note(f"FAILED: {exc}")
     return cells
 
@@ -1111,6 +1277,120 @@ def target_lines(settings: Settings, results: Results) -> list[str]:
     return [f"  {name.ljust(width)}  {status}  ({measured})" for name, status, measured in checks]
 
 
+def cpu_per_message(cell: Cell | None, count: int) -> float | None:
+    """The client CPU of the median-CPU run of `cell`, in microseconds per message."""
+    if cell is None or cell.failure is not None or not cell.cpu:
+        return None
+    return statistics.median(cell.cpu) / count * 1e6
+
+
+def typed_table_lines(settings: Settings, results: Results) -> list[str]:
+    """The typed workload's table: one row per broker and implementation."""
+    header = (
+        "broker",
+        "implementation",
+        "msgs/s",
+        "ratio vs raw",
+        "best msgs/s",
+        "best ratio",
+        "CPU us/msg",
+        "broker us/msg",
+        "all runs, msgs/s",
+    )
+    rows: list[tuple[str, ...]] = []
+    for broker in settings.brokers:
+        cells = results.get(broker.key)
+        if cells is None:
+            continue
+        for ack in TYPED_WORKLOAD.acks:
+            ceiling = rate(cells.get(("raw", ack)), settings.count)
+            best_ceiling = rate(cells.get(("raw", ack)), settings.count, best=True)
+            for impl in TYPED_WORKLOAD.implementations:
+                cell = cells[(impl.key, ack)]
+                value = rate(cell, settings.count)
+                best = rate(cell, settings.count, best=True)
+                if value is None or best is None:
+                    failure = cell.failure or "no run"
+                    rows.append((broker.name, impl.label, "FAILED", *["-"] * 5, failure))
+                    continue
+                rows.append(
+                    (
+                        broker.name,
+                        impl.label,
+                        f"{value:,.0f}",
+                        f"{value / ceiling:.2f}x" if ceiling else "-",
+                        f"{best:,.0f}",
+                        f"{best / best_ceiling:.2f}x" if best_ceiling else "-",
+                        per_message(cell.cpu, settings.count),
+                        per_message(cell.broker_cpu, settings.count),
+                        " ".join(f"{settings.count / s:,.0f}" for s in cell.seconds),
+                    )
+                )
+    return format_table(header, rows, left=2)
+
+
+def typed_cost_lines(
+    settings: Settings, results: Results, validate: list[float], encode: list[float]
+) -> list[str]:
+    """pydantic's own cost per message, the typed layer's extra CPU per message beyond it,
+    and the issue's two targets for the typed path, with PASS/FAIL (never the exit status)."""
+    validate_us = statistics.median(validate)
+    encode_us = statistics.median(encode)
+    lines = [
+        f"pydantic alone, on the same {len(ORDER_JSON):,}-byte body ({VALIDATE_TIMINGS} timings "
+        f"of {VALIDATE_LOOPS:,} calls each, process CPU; median, best):",
+        f"  TypeAdapter(Order).validate_json(body)  {validate_us:6.2f} us/msg  "
+        f"(best {min(validate):.2f})",
+        f"  to_json(order), as publish encodes      {encode_us:6.2f} us/msg  "
+        f"(best {min(encode):.2f})",
+        "",
+        "typed layer's extra client CPU per message = typed CPU/msg - subscribe()+ack CPU/msg "
+        "- validate_json (median runs; the difference of two noisy medians: a few us either way"
+        " is noise; the publisher's to_json is part of the extra):",
+    ]
+    checks: list[tuple[str, str, str]] = []
+    for broker in settings.brokers:
+        cells = results.get(broker.key)
+        if cells is None:
+            continue
+        ack: AckName = "client-individual"
+        manual = cpu_per_message(cells.get(("stompmodels", ack)), settings.count)
+        ceiling = rate(cells.get(("raw", ack)), settings.count)
+        best_ceiling = rate(cells.get(("raw", ack)), settings.count, best=True)
+        for impl in TYPED_WORKLOAD.implementations[2:]:
+            cell = cells.get((impl.key, ack))
+            typed = cpu_per_message(cell, settings.count)
+            name = f"{broker.name}, {impl.label}"
+            target = f"{name}: extra CPU <= {TYPED_EXTRA_CPU_TARGET:g} us/msg beyond validate_json"
+            if typed is None or manual is None:
+                lines.append(f"  {name}: - (a run failed)")
+                checks.append((target, "FAIL", "a run failed"))
+            else:
+                extra = typed - manual - validate_us
+                lines.append(
+                    f"  {name}: {extra:+.1f} us (typed {typed:.1f} - manual {manual:.1f} - "
+                    f"validate_json {validate_us:.1f}); without the publisher's to_json: "
+                    f"{extra - encode_us:+.1f} us"
+                )
+                ok = extra <= TYPED_EXTRA_CPU_TARGET
+                checks.append((target, "PASS" if ok else "FAIL", f"{extra:+.1f} us"))
+            if broker.key != "rabbitmq":
+                continue  # the issue's throughput target is RabbitMQ's
+            ours = rate(cell, settings.count)
+            ours_best = rate(cell, settings.count, best=True)
+            label = f"{name}: >= {TYPED_VS_RAW_TARGET:.2f}x the raw ceiling"
+            if ours is None or ceiling is None or ours_best is None or best_ceiling is None:
+                checks.append((label, "FAIL", "a run failed"))
+                continue
+            ratio = ours / ceiling
+            measured = f"{ratio:.3f}x raw; best runs {ours_best / best_ceiling:.3f}x"
+            checks.append((label, "PASS" if ratio >= TYPED_VS_RAW_TARGET else "FAIL", measured))
+    width = max((len(name) for name, _, _ in checks), default=0)
+    lines += ["", "targets (typed workload):"]
+    lines += [f"  {name.ljust(width)}  {status}  ({measured})" for name, status, measured in checks]
+    return lines
+
+
 # --------------------------------------------------------------------------------------------
 # Main
 
@@ -1134,8 +1414,9 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     )
     parser.add_argument(
         "--only",
-        default=",".join(impl.key for impl in IMPLEMENTATIONS),
-        help="comma-separated implementations to run (default: all)",
+        default=",".join([*(impl.key for impl in IMPLEMENTATIONS), TYPED]),
+        help=f"comma-separated implementations to run, and {TYPED!r} for the typed workload "
+        f"(default: all); --only {TYPED} runs the typed workload alone",
     )
     args = parser.parse_args(argv)
     count = cast(int | None, args.count) or (QUICK_COUNT if args.quick else DEFAULT_COUNT)
@@ -1143,10 +1424,10 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     timeout = cast(float, args.timeout)
     prefetch = cast(int, args.prefetch)
     wanted = [key.strip() for key in cast(str, args.only).split(",") if key.strip()]
-    known = {impl.key: impl for impl in IMPLEMENTATIONS}
+    known = [*(impl.key for impl in IMPLEMENTATIONS), TYPED]
     unknown = [key for key in wanted if key not in known]
     if unknown:
-        parser.error(f"unknown implementation(s) {unknown}; choose from {sorted(known)}")
+        parser.error(f"unknown implementation(s) {unknown}; choose from {known}")
     if count < 1 or repeats < 1 or prefetch < 1 or not math.isfinite(timeout) or timeout <= 0:
         parser.error("--count, --repeats, --prefetch and --timeout must be positive")
     choice = cast(str, args.broker)
@@ -1154,6 +1435,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     return Settings(
         brokers=brokers,
         implementations=[impl for impl in IMPLEMENTATIONS if impl.key in wanted],
+        typed=TYPED in wanted,
         count=count,
         repeats=repeats,
         prefetch=prefetch,
@@ -1180,10 +1462,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{broker.prefetch_header}:{settings.prefetch} ({broker.name})"
         for broker in BROKERS.values()
     )
+    workload = (
+        f"{settings.count:,} messages with {len(BODY):,}-byte bodies per run (STOMP 1.2 SEND "
+        "with content-length)"
+        if settings.implementations
+        else "the typed one alone (below)"
+    )
     preamble = [
         machine_line(f"brokers {', '.join(servers) or 'none'}"),
-        f"workload: {settings.count:,} messages with {len(BODY):,}-byte bodies per run (STOMP "
-        "1.2 SEND with content-length); one publisher and one consumer connection working "
+        f"workload: {workload}; one publisher and one consumer connection working "
         "concurrently; wall time from the first SEND to the last MESSAGE received (and ACKed);"
         f" {settings.repeats} runs per cell, implementations taking turns in an order that changes"
         " each round (a balanced Latin square): msgs/s and ratios of "
@@ -1201,28 +1488,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{'yes' if same_frame else 'NO'}",
         "",
     ]
+    if settings.typed:
+        typed_frame = send_frame("/queue/x", ORDER_JSON, JSON)
+        same_typed = typed_frame == Send(
+            destination="/queue/x", content_type=JSON, body=ORDER_JSON
+        ).to_wire("1.2")
+        preamble[-1:-1] = [
+            f"typed workload: {settings.count:,} Orders per run, {len(ORDER_JSON):,} bytes of "
+            f"JSON each (content-type:{JSON}), client-individual only, the same turns and "
+            "clock; raw: the same SEND frames; subscribe() + ack: send() of the same JSON "
+            "bytes, subscription iterator, Subscription.ack; @subscriber: publish(order), a "
+            "handler typed `order: Order` (validate_json by the client, the ACK after it "
+            "returns; the clock stops once the N-th ACK is written), prefetch as above "
+            "(not its default of max_concurrent)",
+            "raw typed SEND frame byte-identical to Send(content_type=...).to_wire('1.2'): "
+            f"{'yes' if same_typed else 'NO'}",
+        ]
     queues = Queues(prefix=f"stompmodels-bench-{uuid.uuid4().hex[:12]}")
+    bytes_workload = Workload("", settings.implementations, ACK_MODES)
     results: Results = {}
+    typed_results: Results = {}
     try:
         for broker in available:
-            results[broker.key] = measure(settings, broker, queues)
+            if settings.implementations:
+                results[broker.key] = measure(settings, broker, queues, bytes_workload)
+            if settings.typed:
+                typed_results[broker.key] = measure(settings, broker, queues, TYPED_WORKLOAD)
     finally:
         cleanup, leftovers = check_and_clean_up(queues, available)
     failures += leftovers
-    for broker_key, cells in results.items():
-        for (impl_key, ack), cell in cells.items():
-            if cell.failure is not None:
-                failures.append(f"{BROKERS[broker_key].name} {impl_key} {ack}: {cell.failure}")
+    for label, outcome in (("", results), (f"{TYPED} ", typed_results)):
+        for broker_key, cells in outcome.items():
+            for (impl_key, ack), cell in cells.items():
+                if cell.failure is not None:
+                    name = BROKERS[broker_key].name
+                    failures.append(f"{name} {label}{impl_key} {ack}: {cell.failure}")
 
-    report = [
-        *preamble,
-        *table_lines(settings, results),
-        "",
-        "targets:",
-        *target_lines(settings, results),
-        "",
-        *cleanup,
-    ]
+    report = list(preamble)
+    if settings.implementations:
+        report += [
+            *table_lines(settings, results),
+            "",
+            "targets:",
+            *target_lines(settings, results),
+            "",
+        ]
+    if settings.typed:
+        progress_note(f"timing validate_json and to_json ({VALIDATE_TIMINGS} x {VALIDATE_LOOPS:,})")
+        validate, encode = pydantic_costs()
+        report += [
+            "typed workload:",
+            *typed_table_lines(settings, typed_results),
+            "",
+            *typed_cost_lines(settings, typed_results, validate, encode),
+            "",
+        ]
+    report += cleanup
     if failures:
         report += ["", "failures:", *(f"  {failure}" for failure in failures)]
     print("\n".join(report))

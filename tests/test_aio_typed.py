@@ -869,7 +869,7 @@ def test_a_subscriber_the_version_cannot_have_fails_the_connect_and_shuts_it(
     async def scenario() -> None:
         with pytest.raises(ConnectionLost, match="client-individual"):
             await client.connect()
-        assert broker.stream.closed
+        assert broker.stream is not None and broker.stream.closed
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         assert tasks == []
 

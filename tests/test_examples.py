@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.integration._brokers import BROKERS, ensure, rabbitmqctl
 
 pytestmark = pytest.mark.slow  # each example runs in a fresh interpreter
 
@@ -92,3 +96,60 @@ def test_codec_tour() -> None:
         r"  b'SEND\ndestination:/queue/a\ncontent-length:13\nx-trace:demo\\c1\n\nhello queue a\x00'"
     )
     assert escaped in lines
+
+
+@pytest.mark.brokers
+@pytest.mark.parametrize("broker_name", ["rabbitmq", "activemq"])
+def test_orders_service(broker_name: str) -> None:
+    """The typed service example, on each real broker: its orders are invoiced, the invalid
+    body is dead-lettered with the reason, the requests get typed replies, and it exits 0."""
+    broker = BROKERS[broker_name]
+    problem = ensure(broker)
+    if problem is not None:
+        reason = f"{broker.name} is not available on {broker.host}:{broker.port}: {problem}"
+        if os.environ.get("CI", "").strip().lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "orders_service.py"), broker.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=EXAMPLES.parent,
+    )
+    queues = re.findall(r"/queue/(stompmodels-example-[0-9a-f]{12}[.a-z]*)", result.stdout)
+    if broker.name == "rabbitmq":  # it keeps the queues (durable): delete them
+        for queue in set(queues):
+            rabbitmqctl("delete_queue", queue)
+    assert result.returncode == 0, f"exited {result.returncode}:\n{result.stderr}"
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    [base] = {queue.partition(".")[0] for queue in queues}
+    assert lines[:2] == [
+        f"orders on /queue/{base}.orders, dead letters on /queue/{base}.orders.dead",
+        f"prices on /queue/{base}.prices",
+    ]
+    results = [line for line in lines if not line.startswith(("published", "log:"))][2:]
+    assert results == [
+        "invoice: Invoice(order_id=1, item='widget', total=10.0)",
+        "invoice: Invoice(order_id=2, item='gadget', total=9.75)",
+        "invoice: Invoice(order_id=3, item='gizmo', total=5.0)",
+        'dead letter: {"id": 4, "item": "widget", "quantity": 0, "unit_price": 2.5} because '
+        "not a valid Order: quantity: Input should be greater than 0",
+        "price: Price(item='widget', quantity=3, total=7.5)",
+        "price: Price(item='gadget', quantity=2, total=19.5)",
+        "price: Price(item='gizmo', quantity=100, total=50.0)",
+        "done: 3 invoices, 1 dead letter, 3 prices",
+    ]
+    assert [line for line in lines if line.startswith("published")] == [
+        "published Order(id=1, item='widget', quantity=4, unit_price=2.5)",
+        "published Order(id=2, item='gadget', quantity=1, unit_price=9.75)",
+        "published Order(id=3, item='gizmo', quantity=10, unit_price=0.5)",
+        'published an invalid order: {"id": 4, "item": "widget", "quantity": 0, "unit_price": 2.5}',
+    ]
+    [refused] = [line for line in lines if line.startswith("log:")]  # the only log line
+    assert refused.startswith("log: ERROR subscriber build_service.<locals>.take_order refused")
+    assert refused.endswith(
+        f"from /queue/{base}.orders: not a valid Order: quantity: Input should be greater than 0"
+    )
