@@ -8,6 +8,8 @@ charset, anything else only as `bytes`.
 
 from __future__ import annotations
 
+import enum
+import functools
 import types
 import typing
 from typing import Final, Generic, TypeVar
@@ -54,6 +56,25 @@ def is_json(content_type: str | None) -> bool:
     return media == JSON or media.endswith("+json")
 
 
+class _Reading(enum.Enum):
+    JSON = "JSON bytes (UTF-8)"
+    JSON_TEXT = "JSON text in another charset"
+    TEXT = "text"
+    NONE = "nothing a type can be validated from"
+
+
+@functools.lru_cache(maxsize=256)
+def _reading(content_type: str | None) -> _Reading:
+    """How a body of `content_type` is read into a type (content-types repeat: cached)."""
+    if is_json(content_type) or not media_type(content_type):
+        if "charset" in (content_type or "").lower():
+            return _Reading.JSON_TEXT
+        return _Reading.JSON  # JSON's own default: UTF-8
+    if media_type(content_type).startswith("text/"):
+        return _Reading.TEXT
+    return _Reading.NONE
+
+
 class PayloadDecoder(Generic[T]):
     """Reads MESSAGE bodies as `T`: `bytes`, `str`, or anything pydantic's `TypeAdapter`
     accepts (raises TypeError at once for a type it cannot validate)."""
@@ -78,12 +99,13 @@ class PayloadDecoder(Generic[T]):
                 return message.body  # type: ignore[return-value]  # T is bytes here
             return self._text(message)  # type: ignore[return-value]  # T is str here
         content_type = message.content_type
+        reading = _reading(content_type)
         try:
-            if is_json(content_type) or not media_type(content_type):
-                if "charset" not in (content_type or "").lower():
-                    return adapter.validate_json(message.body)  # JSON's own default: UTF-8
+            if reading is _Reading.JSON:
+                return adapter.validate_json(message.body)
+            if reading is _Reading.JSON_TEXT:
                 return adapter.validate_json(self._text(message))
-            if media_type(content_type).startswith("text/"):
+            if reading is _Reading.TEXT:
                 return adapter.validate_python(self._text(message))
         except ValidationError as exc:
             raise PayloadError(f"not a valid {self.name}: {describe(exc)}") from exc
