@@ -437,6 +437,10 @@ def test_an_invalid_payload_is_dead_lettered_whole_then_acked() -> None:
         # they would ask a receipt of their own, or name a transaction.
         "receipt": "r-from-the-producer",
         "transaction": "tx-of-the-producer",
+        # What the broker said of this delivery: ActiveMQ's absolute `expires` would make the
+        # copy expire from the dead letters.
+        "expires": "1796599999999",
+        "redelivered": "true",
     }
     message = delivered(
         session, server, ident, BAD, content_type="application/vnd.orders+json", headers=custom

@@ -36,7 +36,9 @@ DEAD_LETTER_REASON: Final = "x-dead-letter-reason"
 """The header a dead-lettered message carries: why its payload was refused."""
 ORIGINAL_DESTINATION: Final = "x-original-destination"
 ORIGINAL_MESSAGE_ID: Final = "x-original-message-id"
-_NOT_FORWARDED: Final = Send.wire_fields | {"content-length"}
+# Not copied to a dead-letter copy: the SEND's own headers, and what the broker said of that
+# delivery (ActiveMQ's `expires` is absolute: kept, the copy would expire from the dead letters).
+_NOT_FORWARDED: Final = Send.wire_fields | {"content-length", "expires", "redelivered"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import errno
 import itertools
-from collections.abc import Awaitable, Callable
-from typing import Final, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import ClassVar, Final, TypeVar
 
 import pytest
 
@@ -27,15 +27,21 @@ from stompmodels.aio.stream import Stream
 from tests.fake_server import NO_HEART_BEAT
 
 from .harness import (
+    FAKE_SERVER,
     WAIT,
     Broker,
     ClientKeywords,
     Driver,
+    Gate,
     Mailbox,
     MessageHandler,
+    Pending,
     RecordingServer,
     StompClient,
+    Style,
+    TypedHandler,
     broker_url,
+    typed,
 )
 from .mock_stream import MockStream
 
@@ -54,8 +60,8 @@ def inject_streams(monkeypatch: pytest.MonkeyPatch, opener: StreamOpener) -> Non
 class AioBroker(Broker):
     """A broker address of the in-memory network: a MockStream per connection."""
 
-    def __init__(self, port: int, heart_beat: HeartBeat) -> None:
-        super().__init__(heart_beat)
+    def __init__(self, port: int, heart_beat: HeartBeat, server_name: str = FAKE_SERVER) -> None:
+        super().__init__(heart_beat, server_name)
         self.url = broker_url(HOST, port)
         self.stream: MockStream | None = None
 
@@ -95,6 +101,35 @@ class AioBroker(Broker):
                 self.stream.feed(b"\n")
 
 
+class AioGate(Gate):
+    """A gate of asyncio handlers: an `asyncio.Event` they await (bounded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.event = asyncio.Event()
+
+    def open(self) -> None:
+        self.event.set()
+
+    async def wait(self) -> None:
+        async with asyncio.timeout(WAIT):
+            await self.event.wait()
+
+
+class AioPending(Pending[T]):
+    """A task of the driver's loop (it runs whenever the loop does)."""
+
+    def __init__(self, task: asyncio.Task[T]) -> None:
+        self.task = task
+
+    def done(self) -> bool:
+        return self.task.done()
+
+    def result(self) -> T:
+        assert self.task.done(), "the call is still under way"
+        return self.task.result()
+
+
 class AioMailbox(Mailbox):
     def __init__(self, driver: AioDriver, subscription: Subscription) -> None:
         self.driver = driver
@@ -106,6 +141,8 @@ class AioMailbox(Mailbox):
 
 
 class AioClient(StompClient):
+    styles: ClassVar[tuple[Style, ...]] = ("async",)
+
     def __init__(
         self,
         driver: AioDriver,
@@ -153,6 +190,75 @@ class AioClient(StompClient):
     def close(self) -> None:
         self.driver.run(self.client.close())
 
+    def start_close(self) -> Pending[None]:
+        return AioPending(self.driver.loop.create_task(self.client.close()))
+
+    def subscriber(
+        self,
+        destination: str,
+        payload: object,
+        handler: TypedHandler,
+        *,
+        ack: AckMode = "client-individual",
+        max_concurrent: int = 1,
+        dead_letter: str | None = None,
+        prefetch: int | None = None,
+        gate: Gate | None = None,
+        style: Style | None = None,
+    ) -> None:
+        assert gate is None or isinstance(gate, AioGate), gate
+
+        async def wrapper(payload: object, message: Message) -> object:
+            if gate is None:
+                return handler(payload, message)
+            gate.enter()
+            try:
+                await gate.wait()
+                return handler(payload, message)
+            finally:
+                gate.leave()
+
+        register = self.client.subscriber(
+            destination,
+            ack=ack,
+            max_concurrent=max_concurrent,
+            dead_letter=dead_letter,
+            prefetch=prefetch,
+        )
+        register(typed(wrapper, payload, handler))
+
+    def publish(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        receipt: bool = False,
+        headers: Mapping[str, str] | None = None,
+        reply_to: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        publishing = self.client.publish(
+            destination,
+            payload,
+            receipt=receipt,
+            headers=headers,
+            reply_to=reply_to,
+            correlation_id=correlation_id,
+        )
+        self.driver.run(publishing)
+
+    def request(
+        self, destination: str, payload: object, *, response: type[T], timeout: float | None = None
+    ) -> T:
+        asking = self.client.request(destination, payload, response=response, timeout=timeout)
+        return self.driver.run(asking)
+
+    def start_request(
+        self, destination: str, payload: object, *, response: type[T], timeout: float | None = None
+    ) -> Pending[T]:
+        asking = self.client.request(destination, payload, response=response, timeout=timeout)
+        return AioPending(self.driver.loop.create_task(asking))
+
     @property
     def failure(self) -> ConnectionLost | None:
         return self.client.failure
@@ -193,10 +299,14 @@ class AioDriver(Driver):
         return self.loop.run_until_complete(bounded())
 
     def broker(
-        self, heart_beat: HeartBeat = NO_HEART_BEAT, *, beat_every: float | None = None
+        self,
+        heart_beat: HeartBeat = NO_HEART_BEAT,
+        *,
+        beat_every: float | None = None,
+        server_name: str = FAKE_SERVER,
     ) -> Broker:
         port = next(self._ports)
-        broker = AioBroker(port, heart_beat)
+        broker = AioBroker(port, heart_beat, server_name)
         self.brokers[HOST, port] = broker
         if beat_every is not None:
             self.loop.create_task(broker.beat(beat_every))
@@ -204,6 +314,9 @@ class AioDriver(Driver):
 
     def refused_url(self) -> str:
         return broker_url(HOST, next(self._ports))
+
+    def gate(self) -> Gate:
+        return AioGate()
 
     def make_client(self, url: str | list[str], keywords: ClientKeywords) -> StompClient:
         client = AioClient(self, url, keywords)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
+import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Final
+from collections.abc import Callable, Iterator, Mapping
+from typing import ClassVar, Final, TypeVar
 
 from stompmodels import AckMode, ClientFrame, HeartBeat, Message, Router
 from stompmodels._client.errors import ConnectionLost
@@ -22,16 +23,24 @@ from tests.fake_server import NO_HEART_BEAT
 from tests.test_blocking_unit import FakeBroker
 
 from .harness import (
+    FAKE_SERVER,
     WAIT,
     Broker,
     ClientKeywords,
     Driver,
+    Gate,
     Mailbox,
     MessageHandler,
+    Pending,
     RecordingServer,
     StompClient,
+    Style,
+    TypedHandler,
     broker_url,
+    typed,
 )
+
+T = TypeVar("T")
 
 HOST: Final = "127.0.0.1"
 POLL: Final = 0.005  # seconds between looks at a condition
@@ -83,8 +92,10 @@ class Listener(FakeBroker):
 
 
 class BlockingBroker(Broker):
-    def __init__(self, heart_beat: HeartBeat, beat_every: float | None) -> None:
-        super().__init__(heart_beat)
+    def __init__(
+        self, heart_beat: HeartBeat, beat_every: float | None, server_name: str = FAKE_SERVER
+    ) -> None:
+        super().__init__(heart_beat, server_name)
         self.listener = Listener(self, beat_every)
         self.url = broker_url(HOST, self.listener.port)
 
@@ -103,6 +114,46 @@ class BlockingBroker(Broker):
         self.listener.stop()
 
 
+class BlockingGate(Gate):
+    """A gate of handler threads: a `threading.Event` they wait on (bounded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.event = threading.Event()
+
+    def open(self) -> None:
+        self.event.set()
+
+    def wait(self) -> None:
+        if not self.event.wait(WAIT):
+            raise TimeoutError(f"the gate stayed closed for {WAIT:g} s")
+
+
+class BlockingPending(Pending[T]):
+    """A call made on a thread of its own (it ends within the client's bounded waits)."""
+
+    def __init__(self, call: Callable[[], T], what: str) -> None:
+        self._value: list[T] = []
+        self._error: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run, args=(call,), name=what, daemon=True)
+        self.thread.start()
+
+    def _run(self, call: Callable[[], T]) -> None:
+        try:
+            self._value.append(call())
+        except BaseException as exc:  # handed to the scenario by `result`
+            self._error.append(exc)
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def result(self) -> T:
+        assert self.done(), "the call is still under way"
+        if self._error:
+            raise self._error[0]
+        return self._value[0]
+
+
 class BlockingMailbox(Mailbox):
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
@@ -113,6 +164,8 @@ class BlockingMailbox(Mailbox):
 
 
 class BlockingClient(StompClient):
+    styles: ClassVar[tuple[Style, ...]] = ("plain",)
+
     def __init__(
         self,
         url: str | list[str],
@@ -152,6 +205,75 @@ class BlockingClient(StompClient):
     def close(self) -> None:
         self.client.close()
 
+    def start_close(self) -> Pending[None]:
+        return BlockingPending(self.client.close, "close")
+
+    def subscriber(
+        self,
+        destination: str,
+        payload: object,
+        handler: TypedHandler,
+        *,
+        ack: AckMode = "client-individual",
+        max_concurrent: int = 1,
+        dead_letter: str | None = None,
+        prefetch: int | None = None,
+        gate: Gate | None = None,
+        style: Style | None = None,
+    ) -> None:
+        assert gate is None or isinstance(gate, BlockingGate), gate
+
+        def wrapper(payload: object, message: Message) -> object:
+            if gate is None:
+                return handler(payload, message)
+            gate.enter()
+            try:
+                gate.wait()
+                return handler(payload, message)
+            finally:
+                gate.leave()
+
+        register = self.client.subscriber(
+            destination,
+            ack=ack,
+            max_concurrent=max_concurrent,
+            dead_letter=dead_letter,
+            prefetch=prefetch,
+        )
+        register(typed(wrapper, payload, handler))
+
+    def publish(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        receipt: bool = False,
+        headers: Mapping[str, str] | None = None,
+        reply_to: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.client.publish(
+            destination,
+            payload,
+            receipt=receipt,
+            headers=headers,
+            reply_to=reply_to,
+            correlation_id=correlation_id,
+        )
+
+    def request(
+        self, destination: str, payload: object, *, response: type[T], timeout: float | None = None
+    ) -> T:
+        return self.client.request(destination, payload, response=response, timeout=timeout)
+
+    def start_request(
+        self, destination: str, payload: object, *, response: type[T], timeout: float | None = None
+    ) -> Pending[T]:
+        def ask() -> T:
+            return self.client.request(destination, payload, response=response, timeout=timeout)
+
+        return BlockingPending(ask, f"request {destination}")
+
     @property
     def failure(self) -> ConnectionLost | None:
         return self.client.failure
@@ -167,14 +289,21 @@ class BlockingDriver(Driver):
         self.clients: list[BlockingClient] = []
 
     def broker(
-        self, heart_beat: HeartBeat = NO_HEART_BEAT, *, beat_every: float | None = None
+        self,
+        heart_beat: HeartBeat = NO_HEART_BEAT,
+        *,
+        beat_every: float | None = None,
+        server_name: str = FAKE_SERVER,
     ) -> Broker:
-        broker = BlockingBroker(heart_beat, beat_every)
+        broker = BlockingBroker(heart_beat, beat_every, server_name)
         self.brokers.append(broker)
         return broker
 
     def refused_url(self) -> str:
         return broker_url(HOST, free_port())
+
+    def gate(self) -> Gate:
+        return BlockingGate()
 
     def make_client(self, url: str | list[str], keywords: ClientKeywords) -> StompClient:
         client = BlockingClient(url, keywords)

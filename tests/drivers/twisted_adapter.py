@@ -15,14 +15,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections import deque
-from collections.abc import Callable
-from typing import Final, Protocol, TypeVar, cast
+from collections.abc import Callable, Mapping
+from typing import ClassVar, Final, Protocol, TypeVar, cast
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import ConnectionAborted, ConnectionDone
-from twisted.internet.interfaces import IAddress, IConnector, ITransport
+from twisted.internet.interfaces import IAddress, IConnector, IReactorTime, ITransport
 from twisted.internet.protocol import ClientFactory
+from twisted.internet.task import deferLater
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
@@ -33,15 +34,21 @@ from tests.fake_server import NO_HEART_BEAT
 from tests.test_twisted_unit import Wire, failure, fired, refused
 
 from .harness import (
+    FAKE_SERVER,
     WAIT,
     Broker,
     ClientKeywords,
     Driver,
+    Gate,
     Mailbox,
     MessageHandler,
+    Pending,
     RecordingServer,
     StompClient,
+    Style,
+    TypedHandler,
     broker_url,
+    typed,
 )
 
 T = TypeVar("T")
@@ -169,8 +176,10 @@ class Link:
 
 
 class TwistedBroker(Broker):
-    def __init__(self, driver: TwistedDriver, port: int, heart_beat: HeartBeat) -> None:
-        super().__init__(heart_beat)
+    def __init__(
+        self, driver: TwistedDriver, port: int, heart_beat: HeartBeat, server_name: str
+    ) -> None:
+        super().__init__(heart_beat, server_name)
         self.driver = driver
         self.url = broker_url(HOST, port)
         self.link: Link | None = None
@@ -196,6 +205,57 @@ class TwistedBroker(Broker):
         self.driver.reactor.callLater(every, tick)
 
 
+class TwistedGate(Gate):
+    """A gate of reactor handlers: a Deferred each waits for (failed after `WAIT` s of the fake
+    clock); opening it runs them on, and relays what they send."""
+
+    def __init__(self, driver: TwistedDriver) -> None:
+        super().__init__()
+        self.driver = driver
+        self.is_open = False
+        self._waiters: list[Deferred[None]] = []
+
+    def open(self) -> None:
+        self.is_open = True
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.called:
+                waiter.callback(None)
+        self.driver.pump()
+
+    def wait(self) -> Deferred[None]:
+        if self.is_open:
+            return succeed(None)
+        waiter: Deferred[None] = Deferred()
+        self._waiters.append(waiter)
+
+        def expire() -> None:
+            if not waiter.called:
+                waiter.errback(TimeoutError(f"the gate stayed closed for {WAIT:g} s"))
+
+        self.driver.reactor.callLater(WAIT, expire)
+        return waiter
+
+
+class TwistedPending(Pending[T]):
+    """A Deferred's outcome, kept (a failure is handed to the scenario, never left unhandled)."""
+
+    def __init__(self, deferred: Deferred[T]) -> None:
+        self._outcome: list[T | Failure] = []
+        deferred.addBoth(self._outcome.append)
+
+    def done(self) -> bool:
+        return bool(self._outcome)
+
+    def result(self) -> T:
+        assert self._outcome, "the call is still under way"
+        outcome = self._outcome[0]
+        if isinstance(outcome, Failure):
+            assert isinstance(outcome.value, BaseException)
+            raise outcome.value
+        return outcome
+
+
 class TwistedMailbox(Mailbox):
     def __init__(self, driver: TwistedDriver, subscription: Subscription) -> None:
         self.driver = driver
@@ -207,6 +267,8 @@ class TwistedMailbox(Mailbox):
 
 
 class TwistedClient(StompClient):
+    styles: ClassVar[tuple[Style, ...]] = ("plain", "async", "deferred")
+
     def __init__(
         self,
         driver: TwistedDriver,
@@ -257,6 +319,103 @@ class TwistedClient(StompClient):
 
     def close(self) -> None:
         self.driver.settle(self.factory.close())
+
+    def start_close(self) -> Pending[None]:
+        return TwistedPending(self.factory.close())
+
+    def subscriber(
+        self,
+        destination: str,
+        payload: object,
+        handler: TypedHandler,
+        *,
+        ack: AckMode = "client-individual",
+        max_concurrent: int = 1,
+        dead_letter: str | None = None,
+        prefetch: int | None = None,
+        gate: Gate | None = None,
+        style: Style | None = None,
+    ) -> None:
+        assert gate is None or isinstance(gate, TwistedGate), gate
+        chosen = style or self.styles[0]
+        register = self.factory.subscriber(
+            destination,
+            ack=ack,
+            max_concurrent=max_concurrent,
+            dead_letter=dead_letter,
+            prefetch=prefetch,
+        )
+        if chosen == "plain":
+            if gate is not None:
+                raise ValueError("a plain function cannot wait on the reactor: use async/deferred")
+
+            def plain(payload: object, message: Message) -> object:
+                return handler(payload, message)
+
+            register(typed(plain, payload, handler))
+        elif chosen == "async":
+
+            async def coroutine(payload: object, message: Message) -> object:
+                if gate is None:
+                    return handler(payload, message)
+                gate.enter()
+                try:
+                    await gate.wait()
+                    return handler(payload, message)
+                finally:
+                    gate.leave()
+
+            register(typed(coroutine, payload, handler))
+        else:
+            clock = cast(IReactorTime, self.driver.reactor)
+
+            def deferring(payload: object, message: Message) -> Deferred[object]:
+                if gate is None:  # a Deferred that fires later, on the reactor
+                    return deferLater(clock, 0, handler, payload, message)
+                gate.enter()
+
+                def run(_: None) -> object:
+                    return handler(payload, message)
+
+                def left(outcome: object) -> object:
+                    gate.leave()
+                    return outcome
+
+                return gate.wait().addCallback(run).addBoth(left)
+
+            register(typed(deferring, payload, handler))
+
+    def publish(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        receipt: bool = False,
+        headers: Mapping[str, str] | None = None,
+        reply_to: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        publishing = self.protocol().publish(
+            destination,
+            payload,
+            receipt=receipt,
+            headers=headers,
+            reply_to=reply_to,
+            correlation_id=correlation_id,
+        )
+        self.driver.settle(publishing)
+
+    def request(
+        self, destination: str, payload: object, *, response: type[T], timeout: float | None = None
+    ) -> T:
+        asking = self.protocol().request(destination, payload, response=response, timeout=timeout)
+        return self.driver.settle(asking)
+
+    def start_request(
+        self, destination: str, payload: object, *, response: type[T], timeout: float | None = None
+    ) -> Pending[T]:
+        asking = self.protocol().request(destination, payload, response=response, timeout=timeout)
+        return TwistedPending(asking)
 
     @property
     def failure(self) -> ConnectionLost | None:
@@ -320,10 +479,14 @@ class TwistedDriver(Driver):
     # -- the Driver ------------------------------------------------------------------------
 
     def broker(
-        self, heart_beat: HeartBeat = NO_HEART_BEAT, *, beat_every: float | None = None
+        self,
+        heart_beat: HeartBeat = NO_HEART_BEAT,
+        *,
+        beat_every: float | None = None,
+        server_name: str = FAKE_SERVER,
     ) -> Broker:
         port = next(self._ports)
-        broker = TwistedBroker(self, port, heart_beat)
+        broker = TwistedBroker(self, port, heart_beat, server_name)
         self.brokers[HOST, port] = broker
         if beat_every is not None:
             broker.beat(beat_every)
@@ -331,6 +494,9 @@ class TwistedDriver(Driver):
 
     def refused_url(self) -> str:
         return broker_url(HOST, next(self._ports))
+
+    def gate(self) -> Gate:
+        return TwistedGate(self)
 
     def make_client(self, url: str | list[str], keywords: ClientKeywords) -> StompClient:
         client = TwistedClient(self, url, keywords)
