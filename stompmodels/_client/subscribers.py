@@ -105,6 +105,20 @@ class SubscriberSpec:
             wants_message=wants_message,
         )
 
+    def refused(self, message: Message, error: PayloadError) -> str:
+        """The line to log (at ERROR) when `message` cannot be the handler's payload."""
+        return (
+            f"subscriber {self.name} refused message {message.message_id} from "
+            f"{message.destination}: {error}"
+        )
+
+    def failed(self, message: Message) -> str:
+        """The line to log (at ERROR, with the traceback) when the handler raised."""
+        return (
+            f"subscriber {self.name} failed on message {message.message_id} from "
+            f"{message.destination}"
+        )
+
     def arguments(self, message: Message) -> tuple[object, ...]:
         """What the handler is called with (PayloadError if the body cannot be its payload)."""
         payload = self.decoder.decode(message)

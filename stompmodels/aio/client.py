@@ -823,24 +823,13 @@ class Client:
         try:
             arguments = spec.arguments(message)
         except PayloadError as exc:
-            logger.error(
-                "subscriber %s refused message %s from %s: %s",
-                spec.name,
-                message.message_id,
-                message.destination,
-                exc,
-            )
+            logger.error("%s", spec.refused(message, exc))
             return settle_invalid(session, spec, message, exc)
         try:
             result = await spec.handler(*arguments)  # type: ignore[misc]  # checked async at registration
             return settle_handled(session, spec, message, result)
         except Exception:
-            logger.exception(
-                "subscriber %s failed on message %s from %s",
-                spec.name,
-                message.message_id,
-                message.destination,
-            )
+            logger.exception("%s", spec.failed(message))
             return settle_failed(session, spec, message)
 
     async def _settle(self, spec: SubscriberSpec, message: Message, settlement: Settlement) -> None:

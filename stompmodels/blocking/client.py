@@ -1024,13 +1024,7 @@ class Client:
         try:
             arguments = spec.arguments(message)
         except PayloadError as exc:
-            logger.error(
-                "subscriber %s refused message %s from %s: %s",
-                spec.name,
-                message.message_id,
-                message.destination,
-                exc,
-            )
+            logger.error("%s", spec.refused(message, exc))
             with self._lock:
                 return settle_invalid(session, spec, message, exc), session.engine
         try:
@@ -1038,12 +1032,7 @@ class Client:
             with self._lock:
                 return settle_handled(session, spec, message, result), session.engine
         except Exception:
-            logger.exception(
-                "subscriber %s failed on message %s from %s",
-                spec.name,
-                message.message_id,
-                message.destination,
-            )
+            logger.exception("%s", spec.failed(message))
             with self._lock:
                 return settle_failed(session, spec, message), session.engine
 

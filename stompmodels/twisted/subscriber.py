@@ -104,13 +104,7 @@ class Subscriber:
         try:
             arguments = spec.arguments(message)
         except PayloadError as exc:
-            logger.error(
-                "subscriber %s refused message %s from %s: %s",
-                spec.name,
-                message.message_id,
-                message.destination,
-                exc,
-            )
+            logger.error("%s", spec.refused(message, exc))
             return settle_invalid(session, spec, message, exc)
         try:
             result = spec.handler(*arguments)
@@ -120,10 +114,5 @@ class Subscriber:
                 result = await result
             return settle_handled(session, spec, message, result)
         except Exception:
-            logger.exception(
-                "subscriber %s failed on message %s from %s",
-                spec.name,
-                message.message_id,
-                message.destination,
-            )
+            logger.exception("%s", spec.failed(message))
             return settle_failed(session, spec, message)
