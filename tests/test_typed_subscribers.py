@@ -379,10 +379,10 @@ def test_auto_ack_sends_no_ack_but_still_replies() -> None:
     spec = spec_of(ack="auto")
     ident = declared(session, server, spec)
     message = delivered(session, server, ident, GOOD, headers={"reply-to": "/queue/r"})
-    assert settle_handled(session, spec, message, None) == Settlement((), None)
+    assert settle_handled(session, spec, message, None) == Settlement((), None, "handled")
     settlement = settle_handled(session, spec, message, Price(value=3.0))
     assert [type(f) for f in frames_of(session, settlement)] == [Send]
-    assert settle_failed(session, spec, message) == Settlement((), None)
+    assert settle_failed(session, spec, message) == Settlement((), None, "failed")
 
 
 # -- settle_invalid and dead_letter -----------------------------------------------------------
@@ -484,7 +484,9 @@ def test_dead_lettering_in_10_acks_too_and_auto_sends_only_the_copy() -> None:
     message = delivered(session, server, declared(session, server, auto), BAD)
     settlement = settle_invalid(session, auto, message, BAD_ERROR)
     assert [f.command for f in frames_of(session, settlement)] == ["SEND"]
-    assert settle_invalid(session, spec_of(ack="auto"), message, BAD_ERROR) == Settlement((), None)
+    assert settle_invalid(session, spec_of(ack="auto"), message, BAD_ERROR) == Settlement(
+        (), None, "invalid"
+    )
 
 
 def test_a_dead_letter_reason_is_one_bounded_line() -> None:
@@ -544,12 +546,14 @@ def test_a_message_from_before_a_reconnect_is_never_settled() -> None:
         "and is delivered again"
     )
     handled = settle_handled(session, spec, old, None)
-    assert handled == Settlement((), expected.format("ACK"))
+    assert handled == Settlement((), expected.format("ACK"), "handled")
     invalid = settle_invalid(session, spec, old, BAD_ERROR)
-    assert invalid == Settlement((), expected.format("ACK"))  # no dead-letter copy either
+    assert invalid == Settlement(
+        (), expected.format("ACK"), "invalid"
+    )  # no dead-letter copy either
     nodl = settle_invalid(session, spec_of(), old, BAD_ERROR)
-    assert nodl == Settlement((), expected.format("NACK"))
-    assert settle_failed(session, spec, old) == Settlement((), expected.format("NACK"))
+    assert nodl == Settlement((), expected.format("NACK"), "invalid")
+    assert settle_failed(session, spec, old) == Settlement((), expected.format("NACK"), "failed")
     # The handler's reply still goes (it ran; its requester may be waiting): only the ACK
     # is withheld.
     replied = settle_handled(session, spec, old, Price(value=1.0))

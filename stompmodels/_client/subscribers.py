@@ -21,7 +21,7 @@ import inspect
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final, NamedTuple, TypeVar
+from typing import Final, Literal, NamedTuple, TypeAlias, TypeVar
 
 from stompmodels._client.payloads import PayloadDecoder, PayloadError, one_line
 from stompmodels._client.session import ClientSession, Outgoing
@@ -31,6 +31,7 @@ from stompmodels._state import State
 
 W = TypeVar("W")
 S = TypeVar("S")
+Outcome: TypeAlias = Literal["handled", "invalid", "failed"]
 
 DEAD_LETTER_REASON: Final = "x-dead-letter-reason"
 """The header a dead-lettered message carries: why its payload was refused."""
@@ -170,11 +171,14 @@ def _parameters(handler: Callable[..., object], name: str) -> tuple[type[object]
 
 
 class Settlement(NamedTuple):
-    """What a subscriber's outcome sends, in order (await each receipt before the next), and
-    a line for the log at INFO when something could not be sent."""
+    """What a subscriber's outcome sends, in order (await each receipt before the next), a
+    line for the log at INFO when something could not be sent, and which outcome it was
+    ("handled", "invalid" or "failed": a SEND is a reply after the first, a dead-letter copy
+    after the second)."""
 
     sends: tuple[Outgoing, ...]
     note: str | None
+    outcome: Outcome
 
 
 def settle_handled(
@@ -189,11 +193,11 @@ def settle_handled(
             session.publish(reply_to, result, correlation_id=message.headers.get("correlation-id"))
         )
     if spec.ack == "auto":
-        return Settlement(tuple(sends), None)
+        return Settlement(tuple(sends), None, "handled")
     why = _cannot_settle(session, message, "ACK")
     if why is None:
         sends.append(session.acknowledge(message))
-    return Settlement(tuple(sends), why)
+    return Settlement(tuple(sends), why, "handled")
 
 
 def settle_invalid(
@@ -203,17 +207,17 @@ def settle_invalid(
     command = "ACK" if spec.dead_letter or session.engine.version == "1.0" else "NACK"
     why = _cannot_settle(session, message, command)
     if why is not None:
-        return Settlement((), why)
+        return Settlement((), why, "invalid")
     sends: list[Outgoing] = []
     if spec.dead_letter is not None:
         sends.append(dead_letter(session, spec.dead_letter, message, str(error)))
     if spec.ack == "auto":
-        return Settlement(tuple(sends), None)
+        return Settlement(tuple(sends), None, "invalid")
     if command == "ACK":
         sends.append(session.acknowledge(message))
     else:
         sends.append(session.acknowledge(message, nack=True, headers={"requeue": "false"}))
-    return Settlement(tuple(sends), None)
+    return Settlement(tuple(sends), None, "invalid")
 
 
 def settle_failed(
@@ -222,14 +226,16 @@ def settle_failed(
     """The handler raised: NACK where the version and ack mode have it, so the broker can
     redeliver the message now rather than after the connection ends."""
     if spec.ack == "auto":
-        return Settlement((), None)
+        return Settlement((), None, "failed")
     why = _cannot_settle(session, message, "NACK")
     if why is not None:
-        return Settlement((), why)
+        return Settlement((), why, "failed")
     data = session.handler_failed(message)
     if not data:
-        return Settlement((), f"message {message.message_id} left unacknowledged (no NACK here)")
-    return Settlement((Outgoing(data, None, "NACK"),), None)
+        return Settlement(
+            (), f"message {message.message_id} left unacknowledged (no NACK here)", "failed"
+        )
+    return Settlement((Outgoing(data, None, "NACK"),), None, "failed")
 
 
 def dead_letter(
