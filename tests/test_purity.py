@@ -14,8 +14,9 @@ FORBIDDEN = {
 }
 # The core is the flat top level (`stompmodels/_*.py`) and the client session (`_client/`). The
 # drivers' sub-packages (aio/, blocking/, twisted/, cli/) own sockets, threads, TLS and logging.
-# The TLS set-up the asyncio and blocking clients share builds an `ssl` context: not core.
-DRIVER_HELPERS = {"tls.py"}
+# The TLS set-up the asyncio and blocking clients share builds an `ssl` context, and the
+# OpenTelemetry instruments read a clock for durations: not core.
+DRIVER_HELPERS = {"tls.py", "telemetry.py"}
 CORE_MODULES = sorted(
     [
         *PACKAGE.glob("_*.py"),

@@ -46,6 +46,8 @@ class ClientOptions:
     backoff: Backoff | None = None
     credentials: CredentialsHook | None = None
     on_state: StateCallback | None = None
+    telemetry: bool = False
+    """Whether OpenTelemetry spans and metrics are recorded (the `otel` extra)."""
 
     def __post_init__(self) -> None:
         if not self.urls:
@@ -76,6 +78,7 @@ class ClientOptions:
         reconnect: Backoff | bool,
         credentials: CredentialsHook | None,
         on_state: StateCallback | None,
+        telemetry: bool = False,
     ) -> ClientOptions:
         """The options of a client constructor's keywords (`reconnect=True`: `Backoff()`)."""
         urls = brokers_for(
@@ -91,6 +94,7 @@ class ClientOptions:
             backoff=Backoff() if reconnect is True else reconnect or None,
             credentials=credentials,
             on_state=on_state,
+            telemetry=telemetry,
         )
 
     def subscribe_headers(

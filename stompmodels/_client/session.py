@@ -21,6 +21,7 @@ from typing import Final, Generic, NamedTuple, TypeAlias, TypeVar
 
 from stompmodels._client.deliveries import Deliveries
 from stompmodels._client.errors import BrokerError, Closed, ConnectionLost, HeartbeatTimeout
+from stompmodels._client.health import Health
 from stompmodels._client.options import ClientOptions
 from stompmodels._client.payloads import encode_payload
 from stompmodels._client.url import BrokerURL
@@ -614,6 +615,42 @@ class ClientSession(Generic[W, S]):
     def reading_paused(self) -> bool:
         """Whether the driver said it stopped reading."""
         return self._paused
+
+    def health(
+        self,
+        now: float,
+        *,
+        connected: bool,
+        reader_running: bool,
+        subscribers_running: bool,
+        in_flight: int,
+    ) -> Health:
+        """The client's `Health` at `now`, from what the driver knows of its own parts (is the
+        connection open, do its reader and subscribers run, how many handlers are at work)."""
+        engine = self.engine
+        open_session = connected and engine.state is State.CONNECTED
+        problems: list[str] = []
+        if not open_session:
+            problems.append("not connected")
+        if not reader_running:
+            problems.append("the reader is not running")
+        if not subscribers_running:
+            problems.append("a subscriber has stopped")
+        overdue = self.overdue(now) if open_session else None
+        if overdue is not None:
+            problems.append(str(overdue))
+        return Health(
+            ok=not problems,
+            connected=open_session,
+            broker=str(self.url),
+            server=engine.server if open_session else None,
+            version=engine.version if open_session else None,
+            since_last_byte=now - self.last_received if self.established else None,
+            reader_running=reader_running,
+            subscribers_running=subscribers_running,
+            in_flight=in_flight,
+            problems=tuple(problems),
+        )
 
     def sent(self, data: bytes) -> SentFrame:
         """`data` (a frame the engine encoded) as a log argument: parsed only if logged."""

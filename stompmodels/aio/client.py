@@ -10,14 +10,16 @@ import asyncio
 import contextlib
 import logging
 import ssl as ssl_module
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Final, Never, Self, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Final, Never, Self, TypeAlias, TypeVar
 
 from pydantic import SecretStr, ValidationError
 
 from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import Closed, ConnectionEvent, ConnectionLost, describe_error
+from stompmodels._client.health import Health
 from stompmodels._client.options import ClientOptions, CredentialsHook, StateCallback
 from stompmodels._client.payloads import PayloadError, decoder_for
 from stompmodels._client.replies import Replies
@@ -53,6 +55,9 @@ from stompmodels.aio.connection import Connection
 from stompmodels.aio.stream import open_stream
 from stompmodels.aio.subscriber import Subscriber
 from stompmodels.aio.subscription import Subscription
+
+if TYPE_CHECKING:
+    from stompmodels._client.telemetry import Telemetry
 
 logger = logging.getLogger("stompmodels.aio")
 logging.getLogger("stompmodels").addHandler(logging.NullHandler())  # the application decides
@@ -100,6 +105,7 @@ class Client:
         reconnect: Backoff | bool = False,
         credentials: CredentialsHook | None = None,
         on_state: StateCallback | None = None,
+        telemetry: bool = False,
     ) -> None:
         self.options = ClientOptions.build(
             url,
@@ -117,8 +123,14 @@ class Client:
             reconnect=reconnect,
             credentials=credentials,
             on_state=on_state,
+            telemetry=telemetry,
         )
         self._session: _Session = ClientSession(self.options)
+        self._telemetry: Telemetry | None = None
+        if telemetry:
+            from stompmodels._client.telemetry import Telemetry
+
+            self._telemetry = Telemetry()
         self._ssl = ssl
         self._connection: Connection | None = None
         self._connecting = False
@@ -157,6 +169,31 @@ class Client:
         """Why the client stopped, if it failed (None while it runs or after a clean close)."""
         return None if isinstance(self._final, Closed) else self._final
 
+    def health(self) -> Health:
+        """Whether the client is well now (`Health.ok`), and each part of the answer:
+        connected, broker, version, seconds since the broker's last byte, whether the reader
+        and every subscriber run, messages in flight."""
+        connection = self._connection
+        connected = reader_running = False
+        if connection is not None and connection.failure is None:
+            connected = True
+            reader_running = bool(connection.tasks) and not connection.tasks[0].done()
+        subscribers_running = all(
+            sink.workers and not any(task.done() for task in sink.workers)
+            for sink in self._subscribers
+        )
+        try:
+            now = asyncio.get_running_loop().time()
+        except RuntimeError:
+            now = time.monotonic()  # the loop's own clock, read outside it
+        return self._session.health(
+            now,
+            connected=connected,
+            reader_running=reader_running,
+            subscribers_running=subscribers_running,
+            in_flight=sum(sink.running for sink in self._subscribers),
+        )
+
     # -- life cycle ------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
@@ -190,6 +227,8 @@ class Client:
                     self._session.failed_over()
                     continue
                 self._start_workers()
+                if self._telemetry is not None:
+                    self._telemetry.connected(self.url, connected.server, again=False)
                 self._notify("connected")
                 return connected
         finally:
@@ -299,18 +338,21 @@ class Client:
         """Send a typed payload: a model or any JSON-able value as JSON
         (``content-type:application/json``), `str` as UTF-8 text, bytes as they are. With
         `receipt`, wait until the broker confirms it."""
-        connection = self._current()
-        out = self._session.publish(
+        pending = self._produce(
             destination,
-            payload,
-            content_type=content_type,
-            headers=headers,
-            receipt=receipt,
-            transaction=transaction,
-            reply_to=reply_to,
-            correlation_id=correlation_id,
+            headers,
+            correlation_id,
+            lambda traced: self._session.publish(
+                destination,
+                payload,
+                content_type=content_type,
+                headers=traced,
+                receipt=receipt,
+                transaction=transaction,
+                reply_to=reply_to,
+                correlation_id=correlation_id,
+            ),
         )
-        pending = self._transmit(connection, out)
         if pending is not None:
             await pending
 
@@ -329,7 +371,7 @@ class Client:
         seconds (the client's timeout if None), pydantic's ValidationError when the reply is
         not a valid `response`. Concurrent requests share one reply subscription."""
         decoder = decoder_for(response)
-        connection = self._current()
+        self._current()
         replies = self._replies
         route = replies.route(self._session, replies)
         if route is not None:
@@ -338,15 +380,19 @@ class Client:
         correlation = replies.expect(waiter)
         limit = self.timeout if timeout is None else timeout
         try:
-            out = self._session.publish(
+            pending = self._produce(
                 destination,
-                payload,
-                content_type=content_type,
-                headers=headers,
-                reply_to=replies.destination,
-                correlation_id=correlation,
+                headers,
+                correlation,
+                lambda traced: self._session.publish(
+                    destination,
+                    payload,
+                    content_type=content_type,
+                    headers=traced,
+                    reply_to=replies.destination,
+                    correlation_id=correlation,
+                ),
             )
-            pending = self._transmit(connection, out)
             if pending is not None:
                 await pending
             async with asyncio.timeout(limit):
@@ -382,17 +428,20 @@ class Client:
         omit_content_length: bool = False,
     ) -> None:
         """Send a message; with `receipt`, wait until the broker confirms it."""
-        connection = self._current()
-        out = self._session.send(
+        pending = self._produce(
             destination,
-            body,
-            content_type=content_type,
-            headers=headers,
-            receipt=receipt,
-            transaction=transaction,
-            omit_content_length=omit_content_length,
+            headers,
+            None,
+            lambda traced: self._session.send(
+                destination,
+                body,
+                content_type=content_type,
+                headers=traced,
+                receipt=receipt,
+                transaction=transaction,
+                omit_content_length=omit_content_length,
+            ),
         )
-        pending = self._transmit(connection, out)
         if pending is not None:
             await pending
 
@@ -438,6 +487,8 @@ class Client:
             return
         connection = self._current()
         out = self._session.acknowledge(message, transaction=transaction, receipt=receipt)
+        if self._telemetry is not None:
+            self._telemetry.settled(message, "ACK")
         pending = self._transmit(connection, out)
         if pending is not None:
             await pending
@@ -452,6 +503,8 @@ class Client:
         out = self._session.acknowledge(
             message, nack=True, transaction=transaction, receipt=receipt
         )
+        if self._telemetry is not None:
+            self._telemetry.settled(message, "NACK")
         pending = self._transmit(connection, out)
         if pending is not None:
             await pending
@@ -502,7 +555,7 @@ class Client:
         reader = asyncio.create_task(self._read_loop(connection), name=f"{self._name}:reader")
         connection.tasks.append(reader)
         try:
-            self._log_sent(connect)
+            self._record_sent(connect)
             connection.send(connect)
             async with asyncio.timeout(self.timeout):
                 connected = await connection.connected
@@ -572,6 +625,8 @@ class Client:
                 logger.warning("reconnect to %s failed: %s", url, exc)
                 error = exc
                 continue
+            if self._telemetry is not None:
+                self._telemetry.connected(self.url, self._session.engine.server, again=True)
             self._notify("reconnected")
             return
         self._end(ConnectionLost(f"gave up reconnecting: {error}"))
@@ -617,6 +672,51 @@ class Client:
         subscription._close()
         await self._request(frame)
 
+    def _produce(
+        self,
+        destination: str,
+        headers: Mapping[str, str] | None,
+        correlation_id: str | None,
+        make: Callable[[Mapping[str, str] | None], Outgoing],
+    ) -> Awaitable[None] | None:
+        """Write the SEND `make` builds with `headers` (see `_transmit`); with telemetry,
+        inside a producer span whose trace context `make` gets in the headers."""
+        connection = self._current()
+        telemetry = self._telemetry
+        if telemetry is None:
+            return self._transmit(connection, make(headers))
+        return self._produce_traced(
+            telemetry,
+            connection,
+            destination=destination,
+            headers=headers,
+            correlation_id=correlation_id,
+            make=make,
+        )
+
+    async def _produce_traced(
+        self,
+        telemetry: Telemetry,
+        connection: Connection,
+        *,
+        destination: str,
+        headers: Mapping[str, str] | None,
+        correlation_id: str | None,
+        make: Callable[[Mapping[str, str] | None], Outgoing],
+    ) -> None:
+        span, traced = telemetry.sending(destination, headers, correlation_id)
+        try:
+            out = make(traced)
+            telemetry.sent_frame(span, destination, out.data)
+            pending = self._transmit(connection, out)
+            if pending is not None:
+                with telemetry.waiting(span, out.command):
+                    await pending
+        except BaseException as exc:
+            telemetry.end(span, exc)
+            raise
+        telemetry.end(span)
+
     async def _request(self, frame: ClientFrame) -> None:
         """Encode `frame` (the session checks it) and write it; see `_transmit`."""
         connection = self._current()
@@ -635,7 +735,7 @@ class Client:
             # waits) and after a successful encode (a refused frame leaves no waiter).
             waiter = asyncio.get_running_loop().create_future()
             self._session.expect(receipt, waiter)
-        self._log_sent(out.data)
+        self._record_sent(out.data)
         flushed = connection.send(out.data)
         if waiter is not None:
             return self._confirm(connection, out, waiter, flushed)
@@ -660,7 +760,9 @@ class Client:
             self._session.forget(out.receipt or "", waiter)
             raise TimeoutError(f"no RECEIPT for {out.command} within {self.timeout} s") from None
 
-    def _log_sent(self, data: bytes) -> None:
+    def _record_sent(self, data: bytes) -> None:
+        if self._telemetry is not None:
+            self._telemetry.wrote(len(data))
         if logger.isEnabledFor(logging.DEBUG):  # the bytes are parsed for the log line only
             logger.debug("sent %r", self._session.sent(data))
 
@@ -696,12 +798,17 @@ class Client:
                 data = await stream.read()
                 if not data:
                     raise ConnectionLost(f"{connection.url} closed the connection")
+                telemetry = self._telemetry
+                if telemetry is not None:
+                    telemetry.read(len(data))
                 debug = logger.isEnabledFor(logging.DEBUG)
                 for action in session.receive(data, loop.time()):
                     if debug:
                         logger.debug("received %r", action.frame)
                     if isinstance(action, Deliver):
                         sink, message = action
+                        if telemetry is not None:
+                            telemetry.received(message)
                         if isinstance(sink, Replies):
                             self._replied(message)
                         elif session.closing or not sink._queue.offer(message):
@@ -727,7 +834,17 @@ class Client:
 
     def _run_handler(self, connection: Connection, action: Dispatch) -> None:
         """Run a handler on the reader; its exception is logged, never the end of reading."""
-        outcome = self._session.run_handler(action.handler, action.frame)
+        telemetry = self._telemetry
+        frame = action.frame
+        if telemetry is not None and type(frame) is Message:
+            telemetry.received(frame)
+            name = getattr(action.handler, "__qualname__", repr(action.handler))
+            with telemetry.processing(frame, name):
+                outcome = self._session.run_handler(action.handler, frame)
+                if outcome.error is not None:
+                    telemetry.failed(outcome.error)
+        else:
+            outcome = self._session.run_handler(action.handler, frame)
         if outcome.error is not None:
             name = getattr(action.handler, "__qualname__", repr(action.handler))
             logger.error(
@@ -737,7 +854,7 @@ class Client:
                 exc_info=outcome.error,
             )
         if outcome.data and connection.failure is None:
-            self._log_sent(outcome.data)
+            self._record_sent(outcome.data)
             connection.send(outcome.data)
 
     def _replied(self, message: Message) -> None:
@@ -805,8 +922,12 @@ class Client:
                 return
             sink.running += 1
             try:
-                settlement = await self._handle(sink.spec, message)
-                await self._settle(sink.spec, message, settlement)
+                if self._telemetry is None:
+                    await self._settle(sink.spec, message, await self._handle(sink.spec, message))
+                else:
+                    with self._telemetry.processing(message, sink.spec.name):
+                        settlement = await self._handle(sink.spec, message)
+                        await self._settle(sink.spec, message, settlement)
             except (ConnectionLost, TimeoutError, ValueError) as exc:
                 logger.warning(
                     "subscriber %s: message %s not settled: %s",
@@ -814,6 +935,8 @@ class Client:
                     message.message_id,
                     exc,
                 )
+            except Exception:  # a bug: loud, but the subscriber goes on
+                logger.exception("subscriber %s: message %s", sink.spec.name, message.message_id)
             finally:
                 sink.running -= 1
 
@@ -824,18 +947,25 @@ class Client:
             arguments = spec.arguments(message)
         except PayloadError as exc:
             logger.error("%s", spec.refused(message, exc))
+            if self._telemetry is not None:
+                self._telemetry.failed(exc)
             return settle_invalid(session, spec, message, exc)
         try:
             result = await spec.handler(*arguments)  # type: ignore[misc]  # checked async at registration
             return settle_handled(session, spec, message, result)
-        except Exception:
+        except Exception as exc:
             logger.exception("%s", spec.failed(message))
+            if self._telemetry is not None:
+                self._telemetry.failed(exc)
             return settle_failed(session, spec, message)
 
     async def _settle(self, spec: SubscriberSpec, message: Message, settlement: Settlement) -> None:
         if settlement.note is not None:
             logger.info("subscriber %s: %s", spec.name, settlement.note)
+        telemetry = self._telemetry
         for out in settlement.sends:
+            if telemetry is not None:
+                telemetry.settled(message, out.command, dead_letter=settlement.outcome == "invalid")
             pending = self._transmit(self._current(), out)
             if pending is not None:
                 await pending
@@ -863,6 +993,8 @@ class Client:
                 connection.send(EOL)
             overdue = session.overdue(now)
             if overdue is not None:
+                if self._telemetry is not None:
+                    self._telemetry.heartbeat_timeout()
                 self._fail(connection, overdue)
                 return
 
