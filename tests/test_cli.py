@@ -25,6 +25,7 @@ from stompmodels._client.url import parse_url
 from stompmodels.cli import main
 from stompmodels.cli.commands import ListenOptions, subscribe_plan
 from stompmodels.cli.format import Progress, body_fields, body_preview, escape, frame_text
+from stompmodels.cli.stats import Stats
 
 from .fake_server import FakeServer
 
@@ -816,3 +817,21 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert (done.returncode, done.stderr) == (0, b"")
     assert json.loads(done.stdout)["receipt_id"] == "r-1"
+
+
+def test_stats_lines_give_totals_and_the_rates_since_the_last_line() -> None:
+    now = [100.0]
+    stats = Stats(clock=lambda: now[0])
+    plain = Message(destination="/queue/a", message_id="1", subscription="0", body=b"abcd")
+    again = plain.model_copy(update={"headers": {"redelivered": "true"}})
+    for _ in range(10):
+        stats.took(plain, acked=True)
+    now[0] = 102.0
+    assert stats.line() == (
+        "stats 2 s: 10 messages (5/s), 40 body bytes (20 B/s), 10 acked, 0 redelivered"
+    )
+    stats.took(again, acked=False)
+    now[0] = 103.0
+    assert stats.line() == (
+        "stats 3 s: 11 messages (1/s), 44 body bytes (4 B/s), 10 acked, 1 redelivered"
+    )

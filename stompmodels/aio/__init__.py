@@ -9,6 +9,7 @@ from stompmodels._client.errors import (
     ConnectionLost,
     HeartbeatTimeout,
 )
+from stompmodels._client.health import Health
 from stompmodels._client.url import BrokerURL
 from stompmodels.aio.client import Client
 from stompmodels.aio.subscription import Subscription
@@ -20,6 +21,7 @@ __all__ = [
     "Client",
     "ConnectionEvent",
     "ConnectionLost",
+    "Health",
     "HeartbeatTimeout",
     "Subscription",
 ]

@@ -51,7 +51,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Final, Never, Self, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Final, Never, Self, TypeAlias, TypeVar
 
 from pydantic import SecretStr, ValidationError
 
@@ -63,6 +63,7 @@ from stompmodels._client.errors import (
     ConnectionLost,
     describe_error,
 )
+from stompmodels._client.health import Health
 from stompmodels._client.options import ClientOptions
 from stompmodels._client.payloads import PayloadError, decoder_for
 from stompmodels._client.replies import Replies
@@ -99,6 +100,9 @@ from .subscriber import Subscriber
 from .subscription import Subscription
 from .sync import SLICE, Channel, Waiter, fresh
 
+if TYPE_CHECKING:
+    from stompmodels._client.telemetry import Telemetry
+
 logger = logging.getLogger("stompmodels.blocking")
 
 _READ_SIZE: Final = 64 * 1024
@@ -120,7 +124,8 @@ class Client:
     connection (on a background thread): subscriptions are renewed, with the same ids, ack modes
     and headers; transactions in flight are not replayed. `credentials` is called with each
     broker's URL before every connect, and returns the URL to use (fresh credentials, say);
-    `on_state` is told "connected", "lost", "reconnected" and "closed".
+    `on_state` is told "connected", "lost", "reconnected" and "closed". With `telemetry`,
+    OpenTelemetry spans and metrics are recorded (the `otel` extra).
     """
 
     def __init__(
@@ -141,6 +146,7 @@ class Client:
         reconnect: Backoff | bool = False,
         credentials: Callable[[BrokerURL], BrokerURL] | None = None,
         on_state: Callable[[ConnectionEvent, BrokerURL], None] | None = None,
+        telemetry: bool = False,
     ) -> None:
         options = ClientOptions.build(
             url,
@@ -158,10 +164,16 @@ class Client:
             reconnect=reconnect,
             credentials=credentials,
             on_state=on_state,
+            telemetry=telemetry,
         )
         require_tcp(list(options.urls), "the blocking client")
         self.timeout = timeout
         self._session: ClientSession[Waiter[None], _Sink] = ClientSession(options)
+        self._telemetry: Telemetry | None = None
+        if telemetry:
+            from stompmodels._client.telemetry import Telemetry
+
+            self._telemetry = Telemetry()
         self._ssl = ssl
         self._sock: socket.socket | None = None
         self._write_lock = threading.Lock()
@@ -239,6 +251,8 @@ class Client:
                 continue
             for subscriber in self._subscribers:
                 self._start_workers(subscriber)
+            if self._telemetry is not None:
+                self._telemetry.connected(self.url, connected.server, again=False)
             self._notify("connected")
             return connected
         assert error is not None
@@ -286,6 +300,27 @@ class Client:
     def failure(self) -> ConnectionLost | None:
         """Why the connection ended, once it has (None while it is up)."""
         return self._failure
+
+    def health(self) -> Health:
+        """Whether the client is well now (`Health.ok`), and each part of the answer:
+        connected, broker, version, seconds since the broker's last byte, whether the reader
+        and every subscriber's threads run, messages in flight."""
+        with self._lock:
+            connected = self._sock is not None and self._failure is None
+            workers = self._workers  # the current connection's: the reader first
+            reader_running = connected and bool(workers) and workers[0].is_alive()
+            subscribers = list(self._subscribers)
+            subscribers_running = all(
+                subscriber.threads and all(thread.is_alive() for thread in subscriber.threads)
+                for subscriber in subscribers
+            )
+            return self._session.health(
+                time.monotonic(),
+                connected=connected,
+                reader_running=reader_running,
+                subscribers_running=subscribers_running,
+                in_flight=sum(subscriber.running for subscriber in subscribers),
+            )
 
     # -- what users do ---------------------------------------------------------------------
 
@@ -375,19 +410,21 @@ class Client:
     ) -> None:
         """Send a typed payload: a model or any JSON-able value as JSON, `str` as UTF-8 text,
         bytes as they are. With `receipt`, wait until the broker confirms it."""
-        waiter = self._transmit(
-            lambda: self._session.publish(
+        self._produce(
+            destination,
+            headers,
+            correlation_id,
+            lambda traced: self._session.publish(
                 destination,
                 payload,
                 content_type=content_type,
-                headers=headers,
+                headers=traced,
                 receipt=receipt,
                 transaction=transaction,
                 reply_to=reply_to,
                 correlation_id=correlation_id,
-            )
+            ),
         )
-        self._confirm(waiter)
 
     def request(
         self,
@@ -415,17 +452,18 @@ class Client:
         with self._lock:
             correlation = replies.expect(waiter)
         try:
-            self._confirm(
-                self._transmit(
-                    lambda: self._session.publish(
-                        destination,
-                        payload,
-                        content_type=content_type,
-                        headers=headers,
-                        reply_to=replies.destination,
-                        correlation_id=correlation,
-                    )
-                )
+            self._produce(
+                destination,
+                headers,
+                correlation,
+                lambda traced: self._session.publish(
+                    destination,
+                    payload,
+                    content_type=content_type,
+                    headers=traced,
+                    reply_to=replies.destination,
+                    correlation_id=correlation,
+                ),
             )
             message = waiter.wait(self.timeout if timeout is None else timeout)
         finally:
@@ -465,18 +503,20 @@ class Client:
         RabbitMQ sends the RECEIPT of a SEND inside a transaction only after the COMMIT, so
         waiting for it inside the transaction times out there.
         """
-        waiter = self._transmit(
-            lambda: self._session.send(
+        self._produce(
+            destination,
+            headers,
+            None,
+            lambda traced: self._session.send(
                 destination,
                 body,
                 content_type=content_type,
-                headers=headers,
+                headers=traced,
                 receipt=receipt,
                 transaction=transaction,
                 omit_content_length=omit_content_length,
-            )
+            ),
         )
-        self._confirm(waiter)
 
     def subscribe(
         self,
@@ -526,6 +566,8 @@ class Client:
         waiter = self._transmit(
             lambda: self._session.acknowledge(message, transaction=transaction, receipt=receipt)
         )
+        if self._telemetry is not None:
+            self._telemetry.settled(message, "ACK")
         self._confirm(waiter)
 
     def nack(
@@ -539,6 +581,8 @@ class Client:
                 message, nack=True, transaction=transaction, receipt=receipt
             )
         )
+        if self._telemetry is not None:
+            self._telemetry.settled(message, "NACK")
         self._confirm(waiter)
 
     @contextlib.contextmanager
@@ -673,7 +717,7 @@ class Client:
                 session.failed_over()  # each attempt goes to the broker after the last one
                 url = session.next_url
             try:
-                self._attempt(url)
+                connected = self._attempt(url)
             except ConnectionLost as exc:
                 logger.warning("reconnect to %s failed: %s", url, exc)
                 error = exc
@@ -682,6 +726,8 @@ class Client:
                 logger.exception("reconnect to %s failed", url)
                 error = ConnectionLost(f"reconnect to {url} failed: {exc!r}")
                 break
+            if self._telemetry is not None:
+                self._telemetry.connected(self.url, connected.server, again=True)
             if not self._halt.is_set():
                 self._notify("reconnected")
             return
@@ -811,7 +857,42 @@ class Client:
                     session.expect(out.receipt, waiter)
             logger.debug("sent %r", session.sent(out.data))
             self._write(out.data)
+        if self._telemetry is not None:
+            self._telemetry.wrote(len(out.data))
         return waiter
+
+    def _produce(
+        self,
+        destination: str,
+        headers: Mapping[str, str] | None,
+        correlation_id: str | None,
+        make: Callable[[Mapping[str, str] | None], Outgoing],
+    ) -> None:
+        """Write the SEND `make` builds with `headers`, and wait for its receipt if it asks
+        for one; with telemetry, inside a producer span whose trace context `make` gets in the
+        headers."""
+        telemetry = self._telemetry
+        if telemetry is None:
+            self._confirm(self._transmit(lambda: make(headers)))
+            return
+        span, traced = telemetry.sending(destination, headers, correlation_id)
+        try:
+            made: list[Outgoing] = []
+
+            def build() -> Outgoing:
+                made.append(make(traced))
+                return made[0]
+
+            waiter = self._transmit(build)
+            out = made[0]
+            telemetry.sent_frame(span, destination, out.data)
+            if waiter is not None:
+                with telemetry.waiting(span, out.command):
+                    self._confirm(waiter)
+        except BaseException as exc:
+            telemetry.end(span, exc)
+            raise
+        telemetry.end(span)
 
     def _request(self, build: Callable[[], ClientFrame], timeout: float | None = None) -> None:
         """Send the frame `build` makes (under the lock), and wait for its receipt if it asks
@@ -828,6 +909,8 @@ class Client:
             if data:
                 logger.debug("sent %r", self._session.sent(data))
                 self._write(data)
+        if data and self._telemetry is not None:
+            self._telemetry.wrote(len(data))
 
     def _check_writable(self) -> None:
         if self._failure is not None:
@@ -870,6 +953,7 @@ class Client:
 
     def _read_loop(self, sock: socket.socket, stop: threading.Event) -> None:
         session = self._session
+        telemetry = self._telemetry
         try:
             while not stop.is_set():
                 try:
@@ -879,6 +963,8 @@ class Client:
                 if not data:
                     self._fail(ConnectionLost(f"{self.url} closed the connection"), stop)
                     return
+                if telemetry is not None:
+                    telemetry.read(len(data))
                 with self._lock:
                     if stop.is_set():  # the session may be a newer connection's by now
                         return
@@ -886,6 +972,8 @@ class Client:
                 for action in actions:
                     if type(action) is Deliver:
                         logger.debug("received %r", action.message)
+                        if telemetry is not None:
+                            telemetry.received(action.message)
                         sink = action.sink
                         if isinstance(sink, Replies):
                             self._replied(sink, action.message)
@@ -961,6 +1049,8 @@ class Client:
             if due:
                 self._send_heartbeat()
             if timeout is not None:
+                if self._telemetry is not None:
+                    self._telemetry.heartbeat_timeout()
                 self._fail(timeout, stop)
 
     def _send_heartbeat(self) -> None:
@@ -1001,11 +1091,16 @@ class Client:
     def _work(self, subscriber: Subscriber) -> None:
         spec = subscriber.spec
         channel = subscriber.channel
+        telemetry = self._telemetry
         while (message := channel.get(None)) is not None:
             with subscriber.lock:
                 subscriber.running += 1
             try:
-                self._settle(spec, message, *self._handle(spec, message))
+                if telemetry is None:
+                    self._settle(spec, message, *self._handle(spec, message))
+                else:  # the process span is current on this thread while the handler runs
+                    with telemetry.processing(message, spec.name):
+                        self._settle(spec, message, *self._handle(spec, message))
             except (ConnectionLost, TimeoutError, ValueError) as exc:
                 logger.warning(
                     "subscriber %s: message %s not settled: %s", spec.name, message.message_id, exc
@@ -1025,14 +1120,18 @@ class Client:
             arguments = spec.arguments(message)
         except PayloadError as exc:
             logger.error("%s", spec.refused(message, exc))
+            if self._telemetry is not None:
+                self._telemetry.failed(exc)
             with self._lock:
                 return settle_invalid(session, spec, message, exc), session.engine
         try:
             result = spec.handler(*arguments)
             with self._lock:
                 return settle_handled(session, spec, message, result), session.engine
-        except Exception:
+        except Exception as exc:
             logger.exception("%s", spec.failed(message))
+            if self._telemetry is not None:
+                self._telemetry.failed(exc)
             with self._lock:
                 return settle_failed(session, spec, message), session.engine
 
@@ -1042,7 +1141,10 @@ class Client:
         """Write what `settlement` sends, in order, on the connection it was made for."""
         if settlement.note is not None:
             logger.info("subscriber %s: %s", spec.name, settlement.note)
+        telemetry = self._telemetry
         for out in settlement.sends:
+            if telemetry is not None:
+                telemetry.settled(message, out.command, dead_letter=settlement.outcome == "invalid")
 
             def same_connection(out: Outgoing = out) -> Outgoing:
                 if self._session.engine is not engine:
@@ -1063,12 +1165,30 @@ class Client:
     def _run_handler(
         self, handler: Callable[[ServerFrame], ClientFrame | None], frame: ServerFrame
     ) -> None:
-        session = self._session
         name = getattr(handler, "__qualname__", repr(handler))
+        telemetry = self._telemetry
+        if telemetry is None or type(frame) is not Message:
+            self._call_handler(handler, frame, name, None)
+            return
+        telemetry.received(frame)
+        with telemetry.processing(frame, name):  # current on this thread while it runs
+            self._call_handler(handler, frame, name, telemetry)
+
+    def _call_handler(
+        self,
+        handler: Callable[[ServerFrame], ClientFrame | None],
+        frame: ServerFrame,
+        name: str,
+        telemetry: Telemetry | None,
+    ) -> None:
+        """Run `handler` on `frame`; send the frame it returns, or what its failure asks for."""
+        session = self._session
         try:
             reply = handler(frame)
         except Exception as exc:
             logger.error("handler %s failed on %s", name, frame.command, exc_info=exc)
+            if telemetry is not None:
+                telemetry.failed(exc)
             with contextlib.suppress(ConnectionLost):  # the broker takes the message back
                 self._transmit_bytes(lambda: session.handler_failed(frame))
             return

@@ -2,7 +2,7 @@
 
     stompmodels send /queue/a "hello" [--count N] [--receipt] [--header k=v] [--content-type T]
     stompmodels send /queue/a < payload.bin      (the body from stdin: no BODY, or BODY -)
-    stompmodels listen /queue/a [--count N] [--ack MODE] [--timeout S] [--json]
+    stompmodels listen /queue/a [--count N] [--ack MODE] [--timeout S] [--json] [--stats]
     stompmodels decode capture.bin [--version 1.2] [--json]
     stompmodels --version
 
@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive_float, metavar="S", help="stop after S seconds without one"
     )
     listener.add_argument("--json", action="store_true", help="one JSON object per message")
+    listener.add_argument(
+        "--stats", action="store_true", help="counts and rates on stderr once a second"
+    )
 
     decoder = commands.add_parser(
         "decode", help="decode captured STOMP bytes", description="Print the frames in a capture."
@@ -287,7 +290,16 @@ def _run(args: argparse.Namespace) -> int:
         )
         return asyncio.run(send(options))
     listening = ListenOptions(
-        url, args.destination, headers, args.count, args.ack, args.timeout, args.json, tls, versions
+        url,
+        args.destination,
+        headers,
+        args.count,
+        args.ack,
+        args.timeout,
+        args.json,
+        tls,
+        versions,
+        stats=args.stats,
     )
     return asyncio.run(listen(listening))
 

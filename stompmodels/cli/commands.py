@@ -6,6 +6,7 @@ BrokerError, TimeoutError, ProtocolError, UsageError, ...) and turned into one l
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import sys
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from stompmodels._spec import VERSIONS, Version
 from stompmodels.aio.client import Client
 
 from .format import Progress, frame_json, frame_text
+from .stats import Stats, report
 
 RECEIPT_WINDOW: Final = 1000
 """Without --receipt, the first message, every this many, and the last wait for a RECEIPT: that
@@ -73,6 +75,8 @@ class ListenOptions:
     tls: ssl.SSLContext | None = None  # None: verify with the system's CAs (stomp+ssl://)
     versions: tuple[Version, ...] = VERSIONS
     """The STOMP versions to offer."""
+    stats: bool = False
+    """Print counts and rates on stderr once a second (and once at the end)."""
 
 
 def _one_line(error: ValidationError) -> str:
@@ -170,21 +174,29 @@ async def listen(options: ListenOptions) -> int:
     """
     check_listen(options)
     received = 0
-    async with Client(options.url, ssl=options.tls, versions=options.versions) as client:
-        ack, headers = subscribe_plan(options, client.engine.version)
-        subscription = await client.subscribe(options.destination, ack=ack, headers=headers)
-        while options.count is None or received < options.count:
-            try:
-                if options.timeout is None:
-                    message = await anext(subscription)
-                else:
-                    message = await subscription.get(options.timeout)
-            except (TimeoutError, StopAsyncIteration):
-                break
-            show_message(message, options.json)
-            received += 1
-            if ack != "auto":
-                await subscription.ack(message)
+    stats = Stats()
+    reporter = asyncio.create_task(report(stats)) if options.stats else None
+    try:
+        async with Client(options.url, ssl=options.tls, versions=options.versions) as client:
+            ack, headers = subscribe_plan(options, client.engine.version)
+            subscription = await client.subscribe(options.destination, ack=ack, headers=headers)
+            while options.count is None or received < options.count:
+                try:
+                    if options.timeout is None:
+                        message = await anext(subscription)
+                    else:
+                        message = await subscription.get(options.timeout)
+                except (TimeoutError, StopAsyncIteration):
+                    break
+                show_message(message, options.json)
+                received += 1
+                if ack != "auto":
+                    await subscription.ack(message)
+                stats.took(message, acked=ack != "auto")
+    finally:
+        if reporter is not None:
+            reporter.cancel()
+            print(stats.line(), file=sys.stderr, flush=True)
     if received == 0 and options.timeout is not None:
         raise CommandFailed(f"no message on {options.destination} within {options.timeout:g} s")
     return 0

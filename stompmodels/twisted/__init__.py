@@ -22,6 +22,7 @@ from stompmodels._client.errors import (
     HeartbeatTimeout,
     MissingExtra,
 )
+from stompmodels._client.health import Health
 from stompmodels._client.url import BrokerURL
 
 try:
@@ -46,6 +47,7 @@ __all__ = [
     "ConnectionLost",
     "Connector",
     "DelayedCall",
+    "Health",
     "HeartbeatTimeout",
     "MessageCallback",
     "Reactor",

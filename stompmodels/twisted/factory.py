@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 
 from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import Closed, ConnectionEvent, ConnectionLost
+from stompmodels._client.health import Health
 from stompmodels._client.options import DEFAULT_HEART_BEAT, ClientOptions
 from stompmodels._client.replies import Replies
 from stompmodels._client.session import ClientSession
@@ -40,6 +41,8 @@ from .subscription import Subscription
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IAddress, IConnector
+
+    from stompmodels._client.telemetry import Telemetry
 
 logger = logging.getLogger("stompmodels.twisted")
 
@@ -61,7 +64,8 @@ class StompClientFactory(ClientFactory):
     each of its delays, to the next broker each time, and every subscription is renewed (same
     id, ack mode and headers); a transaction is never replayed. `credentials` is called with
     each broker's URL before every dial and returns the URL to use. `on_state` is told
-    "connected", "lost", "reconnected" and "closed".
+    "connected", "lost", "reconnected" and "closed". With `telemetry`, OpenTelemetry spans and
+    metrics are recorded (the `otel` extra; see `stompmodels._client.telemetry`).
 
     `ssl` is Twisted's own: a connection creator from
     ``twisted.internet.ssl.optionsForClientTLS``, or True; a ``stomp+ssl://`` URL verifies the
@@ -89,6 +93,7 @@ class StompClientFactory(ClientFactory):
         reconnect: Backoff | bool = False,
         credentials: Callable[[BrokerURL], BrokerURL] | None = None,
         on_state: Callable[[ConnectionEvent, BrokerURL], None] | None = None,
+        telemetry: bool = False,
         reactor: Reactor | None = None,
     ) -> None:
         options = ClientOptions.build(
@@ -107,6 +112,7 @@ class StompClientFactory(ClientFactory):
             reconnect=reconnect,
             credentials=credentials,
             on_state=on_state,
+            telemetry=telemetry,
         )
         require_tcp(list(options.urls), "StompClientFactory")
         if reactor is None:
@@ -133,6 +139,11 @@ class StompClientFactory(ClientFactory):
         self._subscribers: list[Subscriber] = []
         self.replies: TwistedReplies = Replies()
         """Requests waiting for their replies (see `StompProtocol.request`)."""
+        self._telemetry: Telemetry | None = None  # its protocols and subscribers use it too
+        if telemetry:
+            from stompmodels._client.telemetry import Telemetry
+
+            self._telemetry = Telemetry()
 
     # -- what users do ---------------------------------------------------------------------
 
@@ -169,6 +180,27 @@ class StompClientFactory(ClientFactory):
     def failure(self) -> ConnectionLost | None:
         """Why the client stopped, if it failed (None while it runs or after `close`)."""
         return None if isinstance(self._final, Closed) else self._final
+
+    def health(self) -> Health:
+        """Whether the client is well now (`Health.ok`), and each part of the answer:
+        connected (a protocol is open and was handed out), broker, version, seconds since the
+        broker's last byte, messages in flight. Twisted has no reader thread or task: the
+        reactor reads, so `reader_running` says the current protocol's transport is connected
+        and its session has not failed. Handlers run on the reactor, with no workers of their
+        own: `subscribers_running` is false once the factory ended (closed, or gave up
+        reconnecting) and its subscribers dropped their waiting messages, until it connects
+        again."""
+        ready = self._ready
+        connected = ready is not None and ready._open()
+        current = self.current
+        reader_running = current is not None and current._open()
+        return self.session.health(
+            self.reactor.seconds(),
+            connected=connected,
+            reader_running=reader_running,
+            subscribers_running=not any(subscriber.ended for subscriber in self._subscribers),
+            in_flight=sum(subscriber.running for subscriber in self._subscribers),
+        )
 
     def on(
         self,
@@ -349,7 +381,7 @@ class StompClientFactory(ClientFactory):
     async def _start_session(self, protocol: StompProtocol) -> None:
         """Wait for CONNECTED, renew the subscriptions, then hand the protocol out."""
         try:
-            await protocol.when_connected()
+            connected = await protocol.when_connected()
             for frame in self.session.renewals():
                 await protocol._request(frame)
         except (ConnectionLost, TimeoutError, ValueError) as exc:
@@ -367,6 +399,10 @@ class StompClientFactory(ClientFactory):
             # consumer would make every reconnect time out.
             self.session.pause_reading()
             protocol._pause()
+        for subscriber in self._subscribers:
+            subscriber.ended = False  # renewed: it handles messages again
+        if self._telemetry is not None:
+            self._telemetry.connected(protocol.url, connected.server, again=self._served)
         self._notify("reconnected" if self._served else "connected", protocol.url)
         self._served = True
         waiters, self._waiters = self._waiters, []

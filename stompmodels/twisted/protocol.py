@@ -42,6 +42,8 @@ from .interfaces import DelayedCall, Transport
 from .subscription import MessageCallback, Subscription
 
 if TYPE_CHECKING:
+    from stompmodels._client.telemetry import Telemetry
+
     from .factory import StompClientFactory
 
 logger = logging.getLogger("stompmodels.twisted")
@@ -58,7 +60,8 @@ class StompProtocol(Protocol):
     once the broker confirms (within the factory's `timeout`, else TimeoutError); without one
     it fires at once with None. It fails with ConnectionLost (BrokerError after an ERROR,
     HeartbeatTimeout after silence) once the connection is gone, and with LocalProtocolError
-    when the session forbids the frame. Nothing raises.
+    when the session forbids the frame. Nothing raises. With the factory's `telemetry`,
+    `send`, `publish` and `request` each make a producer span (see `stompmodels._client.telemetry`).
     """
 
     def __init__(self, factory: StompClientFactory, url: BrokerURL) -> None:
@@ -110,13 +113,15 @@ class StompProtocol(Protocol):
         omit_content_length: bool = False,
     ) -> Deferred[Receipt | None]:
         """Send a message; with `receipt`, fire with the broker's RECEIPT."""
-        return maybeDeferred(
-            self._transmit,
-            lambda: self.session.send(
+        return self._produce(
+            destination,
+            headers,
+            None,
+            lambda traced: self.session.send(
                 destination,
                 body,
                 content_type=content_type,
-                headers=headers,
+                headers=traced,
                 receipt=receipt,
                 transaction=transaction,
                 omit_content_length=omit_content_length,
@@ -137,13 +142,15 @@ class StompProtocol(Protocol):
     ) -> Deferred[Receipt | None]:
         """Send a typed payload: a model or any JSON-able value as JSON, `str` as UTF-8 text,
         bytes as they are; with `receipt`, fire with the broker's RECEIPT."""
-        return maybeDeferred(
-            self._transmit,
-            lambda: self.session.publish(
+        return self._produce(
+            destination,
+            headers,
+            correlation_id,
+            lambda traced: self.session.publish(
                 destination,
                 payload,
                 content_type=content_type,
-                headers=headers,
+                headers=traced,
                 receipt=receipt,
                 transaction=transaction,
                 reply_to=reply_to,
@@ -196,15 +203,18 @@ class StompProtocol(Protocol):
         waiter: Deferred[Message] = Deferred()
         correlation = replies.expect(waiter)
         try:
-            await self._transmit(
-                lambda: self.session.publish(
+            await self._produce(
+                destination,
+                headers,
+                correlation,
+                lambda traced: self.session.publish(
                     destination,
                     payload,
                     content_type=content_type,
-                    headers=headers,
+                    headers=traced,
                     reply_to=replies.destination,
                     correlation_id=correlation,
-                )
+                ),
             )
             message = await bounded(
                 waiter, self._clock, limit, f"no reply from {destination} within {limit:g} s"
@@ -286,7 +296,11 @@ class StompProtocol(Protocol):
             return succeed(None)
         return maybeDeferred(
             self._transmit,
-            lambda: self.session.acknowledge(message, transaction=transaction, receipt=receipt),
+            lambda: self._settling(
+                message,
+                "ACK",
+                self.session.acknowledge(message, transaction=transaction, receipt=receipt),
+            ),
         )
 
     def nack(
@@ -297,8 +311,12 @@ class StompProtocol(Protocol):
             return succeed(None)
         return maybeDeferred(
             self._transmit,
-            lambda: self.session.acknowledge(
-                message, nack=True, transaction=transaction, receipt=receipt
+            lambda: self._settling(
+                message,
+                "NACK",
+                self.session.acknowledge(
+                    message, nack=True, transaction=transaction, receipt=receipt
+                ),
             ),
         )
 
@@ -353,11 +371,16 @@ class StompProtocol(Protocol):
         """Hand the bytes to the session; act on what they mean, in order."""
         if self.failure is not None:
             return  # the session is over: what still arrives is dropped
+        telemetry = self.client._telemetry
+        if telemetry is not None:
+            telemetry.read(len(data))
         for action in self.session.receive(data, self._clock.seconds()):
             if self._ended():
                 return  # closed meanwhile (by a callback, say): nothing after is acted on
             if isinstance(action, Deliver):
                 logger.debug("received %r", action.message)
+                if telemetry is not None:
+                    telemetry.received(action.message)
                 sink = action.sink
                 if isinstance(sink, Replies):
                     self._replied(sink, action.message)
@@ -411,7 +434,16 @@ class StompProtocol(Protocol):
     def _run_handler(self, action: Dispatch) -> None:
         """Run a registered handler inline; its exception is logged, never the connection's."""
         handler, frame = action
-        outcome = self.session.run_handler(handler, frame)
+        telemetry = self.client._telemetry
+        if telemetry is not None and type(frame) is Message:
+            telemetry.received(frame)
+            name = getattr(handler, "__qualname__", repr(handler))
+            with telemetry.processing(frame, name):
+                outcome = self.session.run_handler(handler, frame)
+                if outcome.error is not None:
+                    telemetry.failed(outcome.error)
+        else:
+            outcome = self.session.run_handler(handler, frame)
         if outcome.error is not None:
             name = getattr(handler, "__qualname__", repr(handler))
             logger.error("handler %s failed on %s", name, frame.command, exc_info=outcome.error)
@@ -431,7 +463,10 @@ class StompProtocol(Protocol):
         """Write what `make` returns (once this connection is known to be writable); a
         Deferred of its RECEIPT if it asks for one, else of None."""
         self._check_writable()
-        out = make()
+        return self._write_out(make(), timeout)
+
+    def _write_out(self, out: Outgoing, timeout: float | None = None) -> Deferred[Receipt | None]:
+        """Write `out`; a Deferred of its RECEIPT if it asks for one, else of None."""
         waiter: Deferred[Receipt | None] = (
             succeed(None)
             if out.receipt is None
@@ -439,6 +474,65 @@ class StompProtocol(Protocol):
         )
         self._write(out.data)
         return waiter
+
+    def _produce(
+        self,
+        destination: str,
+        headers: Mapping[str, str] | None,
+        correlation_id: str | None,
+        make: Callable[[Mapping[str, str] | None], Outgoing],
+    ) -> Deferred[Receipt | None]:
+        """Write the SEND `make` builds with `headers` (see `_transmit`); with telemetry,
+        inside a producer span whose trace context `make` gets in the headers."""
+        telemetry = self.client._telemetry
+        if telemetry is None:
+            return maybeDeferred(self._transmit, lambda: make(headers))
+        return Deferred.fromCoroutine(
+            self._produce_traced(
+                telemetry,
+                destination=destination,
+                headers=headers,
+                correlation_id=correlation_id,
+                make=make,
+            )
+        )
+
+    async def _produce_traced(
+        self,
+        telemetry: Telemetry,
+        *,
+        destination: str,
+        headers: Mapping[str, str] | None,
+        correlation_id: str | None,
+        make: Callable[[Mapping[str, str] | None], Outgoing],
+    ) -> Receipt | None:
+        self._check_writable()  # no span for a SEND never attempted
+        span, traced = telemetry.sending(destination, headers, correlation_id)
+        try:
+            out = make(traced)
+            telemetry.sent_frame(span, destination, out.data)
+            confirmed = self._write_out(out)
+            if out.receipt is None:
+                receipt = await confirmed
+            else:
+                # Entered in this coroutine (one contextvars context for all its steps).
+                with telemetry.waiting(span, out.command):
+                    receipt = await confirmed
+        except BaseException as exc:
+            telemetry.end(span, exc)
+            raise
+        telemetry.end(span)
+        return receipt
+
+    def _settling(self, message: Message, command: str, out: Outgoing) -> Outgoing:
+        """`out`, the `command` (ACK or NACK) of `message`, about to be written: counted."""
+        if self.client._telemetry is not None:
+            self.client._telemetry.settled(message, command)
+        return out
+
+    def _open(self) -> bool:
+        """Whether the transport is connected and the session has not failed."""
+        return self._out is not None and self.failure is None
 
     def _stale(self, message: Message, command: str) -> bool:
         """Whether `message` came on an earlier connection, so its `command` must not be sent
@@ -458,6 +552,8 @@ class StompProtocol(Protocol):
     def _write(self, data: bytes) -> None:
         if data and self._out is not None and self.failure is None:
             logger.debug("sent %r", self.session.sent(data))  # parsed only if logged
+            if self.client._telemetry is not None:
+                self.client._telemetry.wrote(len(data))
             self._out.write(data)
             self.session.last_sent = self._clock.seconds()
 
@@ -500,6 +596,8 @@ class StompProtocol(Protocol):
             session.last_sent = now
         timeout = session.overdue(now)  # never while reading is paused
         if timeout is not None:
+            if self.client._telemetry is not None:
+                self.client._telemetry.heartbeat_timeout()
             self._fail(timeout, abort=True)
             return
         self._later("heart-beat", tick, self._beat, tick)

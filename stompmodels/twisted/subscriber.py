@@ -2,7 +2,8 @@
 
 Handlers run on the reactor: an `async def` (run with `Deferred.fromCoroutine`), or a plain
 function that returns a value or a Deferred. At most `max_concurrent` of them are under way at
-once; the rest of the messages wait here (the broker sends at most `prefetch` ahead).
+once; the rest of the messages wait here (the broker sends at most `prefetch` ahead). With the
+factory's telemetry, each message is handled and settled inside its consumer span.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class Subscriber:
         """The subscription's id (the factory's session assigns it)."""
         self.running = 0
         """Handlers under way now (never more than `spec.max_concurrent`)."""
+        self.ended = False
+        """Whether the factory ended (closed, or gave up reconnecting) and this subscriber
+        dropped its waiting messages; false again once the factory connects again."""
         self._size = size
         self._waiting: collections.deque[Message] = collections.deque()
         self._under_way: set[Deferred[None]] = set()
@@ -56,6 +60,7 @@ class Subscriber:
     def _end(self, error: ConnectionLost) -> None:
         """No more connections: messages not yet started are dropped (unacknowledged, the
         broker delivers them again); handlers under way finish."""
+        self.ended = True
         self._waiting.clear()
         self.factory._resume_reading(self.id)
 
@@ -84,19 +89,31 @@ class Subscriber:
 
     async def _run(self, message: Message) -> None:
         spec = self.spec
+        telemetry = self.factory._telemetry
         try:
-            settlement = await self._handle(message)
-            if settlement.note is not None:
-                logger.info("subscriber %s: %s", spec.name, settlement.note)
-            protocol = self.factory._current()
-            for out in settlement.sends:
-                await protocol._transmit(lambda out=out: out)  # type: ignore[misc]
+            if telemetry is None:
+                await self._settle(message, await self._handle(message))
+            else:
+                # Entered in this coroutine, whose steps all run in one contextvars context
+                # (Deferred.fromCoroutine's): the span is current while the handler runs.
+                with telemetry.processing(message, spec.name):
+                    await self._settle(message, await self._handle(message))
         except (ConnectionLost, TimeoutError, ValueError) as exc:
             logger.warning(
                 "subscriber %s: message %s not settled: %s", spec.name, message.message_id, exc
             )
         except Exception:  # a bug: loud, but the subscriber goes on
             logger.exception("subscriber %s: message %s", spec.name, message.message_id)
+
+    async def _settle(self, message: Message, settlement: Settlement) -> None:
+        if settlement.note is not None:
+            logger.info("subscriber %s: %s", self.spec.name, settlement.note)
+        protocol = self.factory._current()
+        telemetry = self.factory._telemetry
+        for out in settlement.sends:
+            if telemetry is not None:
+                telemetry.settled(message, out.command, dead_letter=settlement.outcome == "invalid")
+            await protocol._transmit(lambda out=out: out)  # type: ignore[misc]
 
     async def _handle(self, message: Message) -> Settlement:
         spec = self.spec
@@ -105,6 +122,8 @@ class Subscriber:
             arguments = spec.arguments(message)
         except PayloadError as exc:
             logger.error("%s", spec.refused(message, exc))
+            if self.factory._telemetry is not None:
+                self.factory._telemetry.failed(exc)
             return settle_invalid(session, spec, message, exc)
         try:
             result = spec.handler(*arguments)
@@ -113,6 +132,8 @@ class Subscriber:
             elif isinstance(result, Deferred):
                 result = await result
             return settle_handled(session, spec, message, result)
-        except Exception:
+        except Exception as exc:
             logger.exception("%s", spec.failed(message))
+            if self.factory._telemetry is not None:
+                self.factory._telemetry.failed(exc)
             return settle_failed(session, spec, message)

@@ -87,6 +87,29 @@ def test_send_then_listen_readable_in_process(
     assert lines[-1] == '  body (8 bytes): "hi there"'
 
 
+def test_listen_stats_prints_counts_and_rates_on_stderr(
+    broker: Broker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    destination = new_queue()
+    sent = run_cli(
+        capsys, "send", "--url", broker.url, destination, "abcd", "--count", "40", *QUEUE_ARGS
+    )
+    assert sent.status == 0
+    # The last --timeout wins: 1.5 s of silence ends the listen.
+    argv = listen_args(broker, destination, "--ack", "client-individual", "--stats")
+    run = run_cli(capsys, *argv, "--timeout", "1.5")
+    assert run.status == 0
+    assert len(run.out.splitlines()) >= 40  # the messages themselves, on stdout
+    lines = run.err.splitlines()
+    # One line a second while listening (the wait after the last message takes 1.5 s), and one
+    # at the end, with the totals.
+    assert len(lines) >= 2
+    assert all(line.startswith("stats ") for line in lines)
+    assert lines[-1].endswith(
+        ": 40 messages (0/s), 160 body bytes (0 B/s), 40 acked, 0 redelivered"
+    )
+
+
 def test_round_trip_with_python_dash_m(rabbitmq: Broker) -> None:
     destination = new_queue()
     payload = b"\x00\xffbinary\x00"
