@@ -17,11 +17,12 @@ Not core: it reads a clock for durations (see `tests/test_purity.py`).
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
-from typing import Final
+from typing import Final, TypeAlias
 
 from stompmodels._client.errors import MissingExtra
 from stompmodels._client.url import BrokerURL
@@ -29,6 +30,7 @@ from stompmodels._frames import Message
 
 try:
     from opentelemetry import metrics, propagate, trace
+    from opentelemetry.metrics import CallbackOptions, Histogram, Observation
     from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 except ModuleNotFoundError as exc:  # pragma: no cover - the extra is a test dependency
     if not MissingExtra.is_missing(exc, "opentelemetry"):
@@ -57,44 +59,89 @@ def body_size(data: bytes) -> int:
     return max(len(data) - head - 3, 0) if head >= 0 else 0
 
 
+Attributes: TypeAlias = tuple[tuple[str, str | int], ...]
+"""A set of metric attributes, frozen (a dict key)."""
+
+
+class Tally:
+    """Counts kept in Python and reported when a metric reader collects (observable
+    instruments): a message costs a dict update under a lock, not an SDK measurement, whose
+    attribute hashing costs more than the rest of a message's handling."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the blocking client counts from several threads
+        self._counts: dict[str, dict[Attributes, int]] = {}
+
+    def add(self, name: str, attributes: Attributes, amount: int = 1) -> None:
+        """Add `amount` to the count `name` of `attributes`."""
+        with self._lock:
+            counts = self._counts.setdefault(name, {})
+            counts[attributes] = counts.get(attributes, 0) + amount
+
+    def observer(self, name: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        """The callback an observable instrument reads the count `name` with."""
+
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            with self._lock:
+                counts = list(self._counts.get(name, {}).items())
+            return [Observation(value, dict(attributes)) for attributes, value in counts]
+
+        return observe
+
+
+_COUNTERS: Final = (
+    ("messaging.client.sent.messages", "{message}", "Messages sent (SEND frames)."),
+    ("messaging.client.consumed.messages", "{message}", "MESSAGE frames received."),
+    ("stompmodels.messages.acknowledged", "{message}", "Messages ACKed."),
+    ("stompmodels.messages.nacked", "{message}", "Messages NACKed."),
+    ("stompmodels.messages.dead_lettered", "{message}", "Messages sent to a dead letter."),
+    ("stompmodels.bytes.sent", "By", "Bytes written."),
+    ("stompmodels.bytes.received", "By", "Bytes read."),
+    ("stompmodels.reconnects", "{reconnect}", "Sessions opened again after a loss."),
+    ("stompmodels.heartbeat.timeouts", "{timeout}", "Brokers found silent too long."),
+)
+IN_FLIGHT: Final = "stompmodels.messages.in_flight"
+
+
+_shared: tuple[Tally, Histogram] | None = None
+_shared_lock = threading.Lock()
+
+
+def _instruments() -> tuple[Tally, Histogram]:
+    """The process's one Tally and histogram, with their instruments (made on first use):
+    an instrument made twice under one name keeps only its first callback, so every client
+    counts into the same Tally, told apart by the attributes."""
+    global _shared  # noqa: PLW0603  # one set of instruments per process, made lazily
+    with _shared_lock:
+        if _shared is None:
+            meter = metrics.get_meter(NAME, _VERSION)
+            tally = Tally()
+            for name, unit, description in _COUNTERS:
+                meter.create_observable_counter(name, [tally.observer(name)], unit, description)
+            meter.create_observable_up_down_counter(
+                IN_FLIGHT,
+                [tally.observer(IN_FLIGHT)],
+                "{message}",
+                "Messages whose handler runs now.",
+            )
+            duration = meter.create_histogram(
+                "messaging.process.duration", "s", "How long handlers took, per message."
+            )
+            _shared = (tally, duration)
+        return _shared
+
+
 class Telemetry:
     """One client's instruments; a driver calls it where things happen (see the module)."""
 
     def __init__(self) -> None:
         self.tracer = trace.get_tracer(NAME, _VERSION)
-        meter = metrics.get_meter(NAME, _VERSION)
-        self.sent = meter.create_counter(
-            "messaging.client.sent.messages", "{message}", "Messages sent (SEND frames)."
-        )
-        self.consumed = meter.create_counter(
-            "messaging.client.consumed.messages", "{message}", "MESSAGE frames received."
-        )
-        self.acknowledged = meter.create_counter(
-            "stompmodels.messages.acknowledged", "{message}", "Messages ACKed."
-        )
-        self.nacked = meter.create_counter(
-            "stompmodels.messages.nacked", "{message}", "Messages NACKed."
-        )
-        self.dead_lettered = meter.create_counter(
-            "stompmodels.messages.dead_lettered", "{message}", "Messages sent to a dead letter."
-        )
-        self.process_duration = meter.create_histogram(
-            "messaging.process.duration", "s", "How long handlers took, per message."
-        )
-        self.bytes_sent = meter.create_counter("stompmodels.bytes.sent", "By", "Bytes written.")
-        self.bytes_received = meter.create_counter(
-            "stompmodels.bytes.received", "By", "Bytes read."
-        )
-        self.reconnects = meter.create_counter(
-            "stompmodels.reconnects", "{reconnect}", "Sessions opened again after a loss."
-        )
-        self.heartbeat_timeouts = meter.create_counter(
-            "stompmodels.heartbeat.timeouts", "{timeout}", "Brokers found silent too long."
-        )
-        self.in_flight = meter.create_up_down_counter(
-            "stompmodels.messages.in_flight", "{message}", "Messages whose handler runs now."
-        )
+        self.tally, self.process_duration = _instruments()
         self.attributes: dict[str, str | int] = {"messaging.system": "stomp"}
+        self._frozen: Attributes = tuple(self.attributes.items())
+        self._sets: dict[
+            tuple[str | None, str | None], tuple[Attributes, dict[str, str | int]]
+        ] = {}
 
     # -- the connection --------------------------------------------------------------------
 
@@ -105,24 +152,27 @@ class Telemetry:
             "server.address": url.host,
             "server.port": url.port,
         }
+        self._frozen = tuple(self.attributes.items())
+        self._sets.clear()
         if again:
-            self.reconnects.add(1, self.attributes)
+            self.tally.add("stompmodels.reconnects", self._frozen)
 
     def heartbeat_timeout(self) -> None:
         """The broker was silent past the agreed deadline."""
-        self.heartbeat_timeouts.add(1, self.attributes)
+        self.tally.add("stompmodels.heartbeat.timeouts", self._frozen)
 
     def wrote(self, size: int) -> None:
         """`size` bytes went to the broker."""
-        self.bytes_sent.add(size, self.attributes)
+        self.tally.add("stompmodels.bytes.sent", self._frozen, size)
 
     def read(self, size: int) -> None:
         """`size` bytes came from the broker."""
-        self.bytes_received.add(size, self.attributes)
+        self.tally.add("stompmodels.bytes.received", self._frozen, size)
 
     def received(self, message: Message) -> None:
         """A MESSAGE came (for a subscription or a handler)."""
-        self.consumed.add(1, self._on(message.destination, message.subscription))
+        frozen, _ = self._on(message.destination, message.subscription)
+        self.tally.add("messaging.client.consumed.messages", frozen)
 
     # -- producing -------------------------------------------------------------------------
 
@@ -132,7 +182,7 @@ class Telemetry:
         """Start the producer span of a SEND to `destination`; `headers` with its trace
         context added, to send."""
         attributes = {
-            **self._on(destination, None),
+            **self._on(destination, None)[1],
             "messaging.operation.name": "send",
             "messaging.operation.type": "send",
         }
@@ -149,7 +199,7 @@ class Telemetry:
         """A SEND to `destination` (of `span`, if it has one) was written as `data`."""
         if span is not None:
             span.set_attribute("messaging.message.body.size", body_size(data))
-        self.sent.add(1, self._on(destination, None))
+        self.tally.add("messaging.client.sent.messages", self._on(destination, None)[0])
 
     @contextmanager
     def waiting(self, span: Span | None, command: str) -> Iterator[None]:
@@ -177,8 +227,9 @@ class Telemetry:
         child of the trace context its headers carry; the handler's duration and the message
         in flight are measured around it."""
         parent = propagate.extract(dict(message.headers))
+        flight, labels = self._on(message.destination, message.subscription)
         attributes = {
-            **self._on(message.destination, message.subscription),
+            **labels,
             "messaging.operation.name": "process",
             "messaging.operation.type": "process",
             "messaging.message.id": message.message_id,
@@ -188,8 +239,8 @@ class Telemetry:
         correlation = message.headers.get("correlation-id")
         if correlation is not None:
             attributes["messaging.message.conversation_id"] = correlation
-        flight = self._on(message.destination, message.subscription)
-        self.in_flight.add(1, flight)
+        tally = self.tally
+        tally.add(IN_FLIGHT, flight)
         started = time.perf_counter()
         try:
             with self.tracer.start_as_current_span(
@@ -202,8 +253,8 @@ class Telemetry:
             ) as span:
                 yield span
         finally:
-            self.in_flight.add(-1, flight)
-            self.process_duration.record(time.perf_counter() - started, flight)
+            tally.add(IN_FLIGHT, flight, -1)
+            self.process_duration.record(time.perf_counter() - started, labels)
 
     @staticmethod
     def failed(error: BaseException) -> None:
@@ -216,24 +267,31 @@ class Telemetry:
     def settled(self, message: Message, command: str, *, dead_letter: bool = False) -> None:
         """`command` settled `message`: an ACK or NACK, or a SEND (a dead-letter copy, or the
         handler's reply); an event on the current process span, and a count."""
-        attributes = self._on(message.destination, message.subscription)
+        frozen, _ = self._on(message.destination, message.subscription)
         if command == "ACK":
-            self.acknowledged.add(1, attributes)
+            self.tally.add("stompmodels.messages.acknowledged", frozen)
             event = "ack"
         elif command == "NACK":
-            self.nacked.add(1, attributes)
+            self.tally.add("stompmodels.messages.nacked", frozen)
             event = "nack"
         elif dead_letter:
-            self.dead_lettered.add(1, attributes)
+            self.tally.add("stompmodels.messages.dead_lettered", frozen)
             event = "dead_letter"
         else:
             event = "reply"
         trace.get_current_span().add_event(event)
 
-    def _on(self, destination: str | None, subscription: str | None) -> dict[str, str | int]:
-        attributes = dict(self.attributes)
-        if destination is not None:
-            attributes["messaging.destination.name"] = destination
-        if subscription is not None:
-            attributes["messaging.destination.subscription.name"] = subscription
-        return attributes
+    def _on(
+        self, destination: str | None, subscription: str | None
+    ) -> tuple[Attributes, dict[str, str | int]]:
+        """The attributes of the connection with a destination and subscription, frozen and
+        as a dict (made once per pair)."""
+        found = self._sets.get((destination, subscription))
+        if found is None:
+            labels = dict(self.attributes)
+            if destination is not None:
+                labels["messaging.destination.name"] = destination
+            if subscription is not None:
+                labels["messaging.destination.subscription.name"] = subscription
+            found = self._sets[(destination, subscription)] = (tuple(labels.items()), labels)
+        return found
