@@ -139,35 +139,65 @@ class Telemetry:
         self.tally, self.process_duration = _instruments()
         self.attributes: dict[str, str | int] = {"messaging.system": "stomp"}
         self._frozen: Attributes = tuple(self.attributes.items())
+        self._handshake: list[int] | None = None  # bytes of a handshake under way: sent, read
         self._sets: dict[
             tuple[str | None, str | None], tuple[Attributes, dict[str, str | int]]
         ] = {}
 
     # -- the connection --------------------------------------------------------------------
 
+    def connecting(self, url: BrokerURL) -> None:
+        """A connection to `url` is open, its session not yet: the bytes of the handshake are
+        counted once CONNECTED says which broker it is (`connected`)."""
+        self._flush_handshake()  # an attempt that failed: counted as an unknown broker's
+        self._set_attributes(
+            {"messaging.system": "stomp", "server.address": url.host, "server.port": url.port}
+        )
+        self._handshake = [0, 0]
+
     def connected(self, url: BrokerURL, server: str | None, *, again: bool) -> None:
         """A session opened with the broker at `url`, whose CONNECTED said `server`."""
-        self.attributes = {
-            "messaging.system": messaging_system(server),
-            "server.address": url.host,
-            "server.port": url.port,
-        }
-        self._frozen = tuple(self.attributes.items())
-        self._sets.clear()
+        self._set_attributes(
+            {
+                "messaging.system": messaging_system(server),
+                "server.address": url.host,
+                "server.port": url.port,
+            }
+        )
+        self._flush_handshake()
         if again:
             self.tally.add("stompmodels.reconnects", self._frozen)
+
+    def _set_attributes(self, attributes: dict[str, str | int]) -> None:
+        self.attributes = attributes
+        self._frozen = tuple(attributes.items())
+        self._sets.clear()
+
+    def _flush_handshake(self) -> None:
+        handshake, self._handshake = self._handshake, None
+        if handshake is not None:
+            self.tally.add("stompmodels.bytes.sent", self._frozen, handshake[0])
+            self.tally.add("stompmodels.bytes.received", self._frozen, handshake[1])
 
     def heartbeat_timeout(self) -> None:
         """The broker was silent past the agreed deadline."""
         self.tally.add("stompmodels.heartbeat.timeouts", self._frozen)
 
     def wrote(self, size: int) -> None:
-        """`size` bytes went to the broker."""
-        self.tally.add("stompmodels.bytes.sent", self._frozen, size)
+        """`size` bytes (frames or heart-beats) went to the broker."""
+        handshake = self._handshake
+        if handshake is not None:
+            handshake[0] += size
+        else:
+            self.tally.add("stompmodels.bytes.sent", self._frozen, size)
 
     def read(self, size: int) -> None:
         """`size` bytes came from the broker."""
-        self.tally.add("stompmodels.bytes.received", self._frozen, size)
+        handshake = self._handshake
+        if handshake is not None:
+            handshake[1] += size
+        else:
+            self.tally.add("stompmodels.bytes.received", self._frozen, size)
 
     def received(self, message: Message) -> None:
         """A MESSAGE came (for a subscription or a handler)."""

@@ -552,6 +552,8 @@ class Client:
         connection = Connection(url, stream, self._wrote)
         self._connection = connection
         connect = session.begin(url, loop.time())
+        if self._telemetry is not None:
+            self._telemetry.connecting(url)
         reader = asyncio.create_task(self._read_loop(connection), name=f"{self._name}:reader")
         connection.tasks.append(reader)
         try:
@@ -991,6 +993,8 @@ class Client:
             now = loop.time()
             if session.heartbeat_due(now) and connection.failure is None:
                 connection.send(EOL)
+                if self._telemetry is not None:
+                    self._telemetry.wrote(len(EOL))
             overdue = session.overdue(now)
             if overdue is not None:
                 if self._telemetry is not None:

@@ -639,6 +639,8 @@ class Client:
                 sock.close()
                 raise ConnectionLost(f"the client closed while connecting to {url}")
             connect = session.begin(url, time.monotonic())
+            if self._telemetry is not None:
+                self._telemetry.connecting(url)
             self._stop = stop = threading.Event()
             connected_waiter: Waiter[Connected] = Waiter("CONNECTED")
             self._connected = connected_waiter
@@ -1059,6 +1061,8 @@ class Client:
             return
         try:
             self._write(EOL)
+            if self._telemetry is not None:
+                self._telemetry.wrote(len(EOL))
         except ConnectionLost:
             pass  # already recorded by _write
         finally:

@@ -361,6 +361,8 @@ class StompProtocol(Protocol):
         """Begin the session: send CONNECT, and start the clock for CONNECTED."""
         self._out = cast(Transport, self.transport)
         connect = self.session.begin(self.url, self._clock.seconds())
+        if self.client._telemetry is not None:
+            self.client._telemetry.connecting(self.url)
         self.engine = self.session.engine
         self.client._connection_made(self)
         timeout = self.session.options.timeout
@@ -594,6 +596,8 @@ class StompProtocol(Protocol):
         if session.heartbeat_due(now) and self._out is not None:
             self._out.write(EOL)
             session.last_sent = now
+            if self.client._telemetry is not None:
+                self.client._telemetry.wrote(len(EOL))
         timeout = session.overdue(now)  # never while reading is paused
         if timeout is not None:
             if self.client._telemetry is not None:
