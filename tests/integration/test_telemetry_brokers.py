@@ -13,12 +13,15 @@ exporters (`tests.otel`).
 
 The scenarios are driver-neutral: they drive a `Peer` (one client, through blocking calls
 from the test's thread) that a `Driver` makes. A client kind is one `Driver` subclass: the
-asyncio client runs on a loop in a thread of its own; the blocking client is called as it is.
+asyncio client runs on a loop in a thread of its own; the blocking client is called as it is;
+Twisted's factories run on a SelectReactor of their own, in a thread of their own (Twisted's
+global reactor is never started: it cannot run twice in a process).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 import uuid
@@ -32,6 +35,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanContext, SpanKind, StatusCode
 from pydantic import BaseModel
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.selectreactor import SelectReactor
 
 from stompmodels import Message
 from stompmodels._client.backoff import Backoff
@@ -39,6 +44,7 @@ from stompmodels._client.errors import ConnectionLost, HeartbeatTimeout
 from stompmodels._client.health import Health
 from stompmodels.aio import Client as AioClient
 from stompmodels.blocking import Client as BlockingClient
+from stompmodels.twisted import StompClientFactory, StompProtocol
 from tests.drivers.harness import typed
 from tests.faultproxy import FaultProxy
 from tests.otel import (
@@ -68,7 +74,7 @@ TIMEOUT: Final = 5.0
 WAIT: Final = 10.0
 """The longest the test waits for anything (a delivery, a span, a verdict)."""
 CALL: Final = 15.0
-"""The bound on one call into the asyncio client's loop."""
+"""The bound on one call into the asyncio client's loop or the Twisted client's reactor."""
 QUICK: Final = Backoff(initial=0.05, maximum=0.3, attempts=60)
 LOOPBACK: Final = "127.0.0.1"
 
@@ -328,7 +334,135 @@ class BlockingPeer(Peer):
         self.client.close(timeout=TIMEOUT)
 
 
-DRIVERS: Final[dict[str, Callable[[], Driver]]] = {"aio": AioDriver, "blocking": BlockingDriver}
+# Twisted: a SelectReactor of its own in a thread of its own; every call is made there, bounded.
+
+
+class TwistedDriver(Driver):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reactor = SelectReactor()
+        self.thread = threading.Thread(
+            target=self.reactor.run,
+            kwargs={"installSignalHandlers": False},
+            name="twisted-peers",
+            daemon=True,
+        )
+        self.thread.start()
+
+    def run(self, work: Callable[[], Deferred[T]], timeout: float = CALL) -> T:
+        """Start `work()` on the reactor; what its Deferred fires with (or its exception),
+        within `timeout` seconds (else it is cancelled, and TimeoutError)."""
+        result: concurrent.futures.Future[T] = concurrent.futures.Future()
+        started: list[Deferred[T]] = []
+
+        def start() -> None:
+            done = maybeDeferred(work)
+            started.append(done)
+            done.addCallbacks(
+                result.set_result, lambda failure: result.set_exception(failure.value)
+            )
+
+        def cancel() -> None:
+            for done in started:
+                done.cancel()
+
+        self.reactor.callFromThread(start)
+        try:
+            return result.result(timeout)
+        except concurrent.futures.TimeoutError:
+            self.reactor.callFromThread(cancel)
+            raise
+
+    def call(self, function: Callable[[], T]) -> T:
+        return self.run(lambda: succeed(function()))
+
+    def make(
+        self, url: str, *, telemetry: bool, heart_beat: tuple[int, int], reconnect: Backoff | bool
+    ) -> Peer:
+        def build() -> StompClientFactory:
+            return StompClientFactory(
+                url,
+                heart_beat=heart_beat,
+                timeout=TIMEOUT,
+                reconnect=reconnect,
+                telemetry=telemetry,
+                reactor=self.reactor,
+            )
+
+        return TwistedPeer(self, self.call(build))
+
+    def stop(self) -> None:
+        try:
+            super().stop()
+        finally:
+            self.reactor.callFromThread(self.reactor.stop)
+            self.thread.join(CALL)
+
+
+@dataclass
+class TwistedPeer(Peer):
+    driver: TwistedDriver
+    factory: StompClientFactory
+    protocol: StompProtocol | None = None
+
+    def subscriber(
+        self, destination: str, payload: type, handler: Handler, *, dead_letter: str | None = None
+    ) -> None:
+        async def wrapper(payload: object, message: Message) -> object:
+            return handler(payload, message)
+
+        register = self.factory.subscriber(destination, dead_letter=dead_letter)
+        self.driver.call(lambda: register(typed(wrapper, payload, handler)))
+
+    def connect(self) -> None:
+        self.protocol = self.driver.run(self.factory.connect)
+
+    def connected(self) -> StompProtocol:
+        assert self.protocol is not None, "not connected"
+        return self.protocol
+
+    def publish(
+        self,
+        destination: str,
+        payload: object,
+        *,
+        receipt: bool = False,
+        correlation_id: str | None = None,
+    ) -> None:
+        protocol = self.connected()
+        self.driver.run(
+            lambda: protocol.publish(
+                destination, payload, receipt=receipt, correlation_id=correlation_id
+            )
+        )
+
+    def send(
+        self,
+        destination: str,
+        body: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        receipt: bool = False,
+    ) -> None:
+        protocol = self.connected()
+        self.driver.run(lambda: protocol.send(destination, body, headers=headers, receipt=receipt))
+
+    def health(self) -> Health:
+        return self.driver.call(self.factory.health)
+
+    @property
+    def failure(self) -> ConnectionLost | None:
+        return self.factory.failure
+
+    def close(self) -> None:
+        self.driver.run(lambda: self.factory.close(timeout=TIMEOUT))
+
+
+DRIVERS: Final[dict[str, Callable[[], Driver]]] = {
+    "aio": AioDriver,
+    "blocking": BlockingDriver,
+    "twisted": TwistedDriver,
+}
 
 
 @pytest.fixture(params=sorted(DRIVERS))
