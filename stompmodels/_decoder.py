@@ -183,10 +183,9 @@ class FrameDecoder:
             headers = dict(zip(shape.names, values, strict=True))
         else:
             plan = _PLANS[command]
-            if plan.decoded_as_is:
-                layout = plan.layout(tuple(headers))
-                if self._version in layout[3]:
-                    return cast(Frame, plan.decoded(layout, tuple(headers.values()), body, length))
+            typed = plan.from_headers(headers, self._version, body, length)
+            if typed is not None:
+                return cast(Frame, typed)
         raw = _new_tuple(RawFrame, (command, headers, body, offset, length))
         return build_frame(raw, self._version)
 

@@ -78,6 +78,10 @@ class Plan(Generic[M]):
     """`layout` of the header names met so far (at most `_MAX_LAYOUTS`: the peer picks them)."""
     nonempty: frozenset[str]
     """Fields that are a `NonEmpty` str."""
+    typed_of_wire: dict[str, str]
+    """`field_of_wire` without content-length for a body frame (the reader gives it)."""
+    needed: dict[Version, frozenset[str]]
+    """Wire names a decoded head must have to be typed as it is, per version."""
 
     @classmethod
     def of(cls, model: type[M]) -> Plan[M]:
@@ -123,6 +127,20 @@ class Plan(Generic[M]):
                 for name, info in fields.items()
                 if any(getattr(m, "min_length", 0) for m in info.metadata)
             ),
+            typed_of_wire={
+                wire: name
+                for wire, name in field_of_wire.items()
+                if not (carries_body and wire == "content-length")
+            },
+            needed={
+                version: model.wire_required.get(version, frozenset())
+                | frozenset(
+                    wire_name(name)
+                    for name, info in fields.items()
+                    if info.is_required() and not admits_none(info.annotation)
+                )
+                for version in VERSIONS
+            },
         )
 
     def layout(self, names: tuple[str, ...]) -> Layout:
@@ -154,6 +172,40 @@ class Plan(Generic[M]):
             if len(self.layouts) < _MAX_LAYOUTS:
                 self.layouts[names] = layout
         return layout
+
+    def from_headers(
+        self, headers: dict[str, str], version: Version, body: bytes, length: int | None
+    ) -> M | None:
+        """The frame of a decoded head's `headers` (wire order) typed without validation, as
+        `decoded` types it, when no validation is needed; None otherwise. For a head seen once,
+        this costs less than making its layout."""
+        if not self.decoded_as_is:
+            return None
+        for wire in self.needed[version]:
+            if wire not in headers:
+                return None
+        if not self.carries_body and "content-length" in headers:
+            return None  # only the model's validator judges a content-length there
+        typed_of = self.typed_of_wire
+        fields = self.field_defaults.copy()
+        fields_set = set(self.decoded_fields)
+        custom: dict[str, str] = {}
+        for name, value in headers.items():
+            field = typed_of.get(name)
+            if field is not None:
+                if not value and field in self.nonempty:
+                    command = self.model.model_fields["command"].default
+                    raise ProtocolError(f"{command} header {name!r} must not be empty", offset=None)
+                fields[field] = value
+                fields_set.add(field)
+            elif name != "content-length":
+                custom[name] = value
+        if custom:
+            fields["headers"] = _read_only(custom)
+        if self.carries_body:
+            fields["body"] = body
+            fields["content_length"] = length
+        return construct(self.model, fields, fields_set)
 
     def decoded(
         self, layout: Layout, values: tuple[str, ...], body: bytes, length: int | None

@@ -134,6 +134,10 @@ class FrameReader:
             return None
         values = shape.read(buf[start:head_end])  # refuses a CR (an EOL, or bad)
         if values is None:
+            # Another shape: read it as a new head, and try this shape no more until it is
+            # seen again (`_learn`): in a stream of varied heads, a shape that misses twice
+            # per head costs more than parsing.
+            del self._shapes[buf[start]]
             return None
         text = values[shape.length_index]
         if not (text.isdigit() and text.isascii() and len(text) <= self._length_digits):
@@ -234,6 +238,8 @@ class FrameReader:
             self._check_long_head(start, head_end)
         shape = self._shapes.get(head[0])  # a head starts with a command, never empty
         values = None if shape is None else shape.read(head)
+        if shape is not None and values is None:
+            del self._shapes[head[0]]  # as in `next_shaped`
         if shape is None or values is None:
             command, headers, text = self._parse(head, start)
         else:
