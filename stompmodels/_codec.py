@@ -196,16 +196,24 @@ def encode_id_frame(command: str, ident: str) -> bytes | None:
     return f"{command}\nid:{ident}\n\n\0".encode()
 
 
-def _unescape(text: str, version: Version, what: str, command: str) -> str:
-    # NUL cannot occur in a head (the reader refuses it), so it can stand in for "\\" while the
-    # other sequences are replaced; any backslash left over starts an undefined escape.
-    result = text.replace("\\\\", "\0").replace("\\n", "\n").replace("\\c", ":")
+def _unescape(
+    text: str, version: Version, command: str, header: str, line: int | None = None
+) -> str:
+    """`text` with its escapes replaced: the value of `header`, or with `line`, the name on
+    that line (the error says which; it is made only when raised)."""
+    if "\\\\" in text:
+        # NUL cannot occur in a head (parse_head refuses it), so it can stand in for "\\"
+        # while the other sequences are replaced.
+        result = text.replace("\\\\", "\0").replace("\\n", "\n").replace("\\c", ":")
+    else:
+        result = text.replace("\\n", "\n").replace("\\c", ":")
     if version == "1.2":
         result = result.replace("\\r", "\r")
-    if "\\" in result:
+    if "\\" in result:  # any backslash left over starts an undefined escape
         # STOMP 1.2 "Value Encoding": undefined escape sequences MUST be treated as fatal.
+        what = f"header {header!r}" if line is None else f"header name on line {line}"
         raise ProtocolError(f"{command} frame: undefined escape sequence in {what}")
-    return result.replace("\0", "\\")
+    return result.replace("\0", "\\") if "\\\\" in text else result
 
 
 def parse_head(
@@ -254,7 +262,7 @@ def parse_head(
                 if "\\" not in "\0".join(headers):
                     for name, value in headers.items():
                         if "\\" in value:
-                            headers[name] = _unescape(value, version, f"header {name!r}", command)
+                            headers[name] = _unescape(value, version, command, name)
                     return command, headers
     escaped = version != "1.0" and command not in UNESCAPED_COMMANDS
     return command, _header_loop(command, lines, version, escaped)
@@ -321,8 +329,8 @@ def _header_loop(command: str, lines: list[str], version: Version, escaped: bool
             problem = "has no ':'" if not colon else "has an empty header name"
             raise ProtocolError(f"{command} header line {number} {problem}", offset=where)
         if escaped and "\\" in line:
-            name = _unescape(name, version, f"header name on line {number}", command)
-            value = _unescape(value, version, f"header {name!r}", command)
+            name = _unescape(name, version, command, name, number)
+            value = _unescape(value, version, command, name)
         # STOMP 1.2 "Repeated Header Entries": only the first occurrence is used.
         headers.setdefault(name, value)
     return headers
