@@ -177,8 +177,9 @@ class Plan(Generic[M]):
         self, headers: dict[str, str], version: Version, body: bytes, length: int | None
     ) -> M | None:
         """The frame of a decoded head's `headers` (wire order) typed without validation, as
-        `decoded` types it, when no validation is needed; None otherwise. For a head seen once,
-        this costs less than making its layout."""
+        `decoded` types it, when no validation is needed; None otherwise (`headers` is then
+        untouched). The frame takes `headers` over. For a head seen once, this costs less than
+        making its layout."""
         if not self.decoded_as_is:
             return None
         for wire in self.needed[version]:
@@ -186,22 +187,22 @@ class Plan(Generic[M]):
                 return None
         if not self.carries_body and "content-length" in headers:
             return None  # only the model's validator judges a content-length there
-        typed_of = self.typed_of_wire
+        # The typed headers are taken out of `headers` (the decoder's own dict): what stays
+        # are the custom ones, in wire order.
         fields = self.field_defaults.copy()
         fields_set = set(self.decoded_fields)
-        custom: dict[str, str] = {}
-        for name, value in headers.items():
-            field = typed_of.get(name)
-            if field is not None:
+        pop = headers.pop
+        for wire, field in self.typed_of_wire.items():
+            value = pop(wire, None)
+            if value is not None:
                 if not value and field in self.nonempty:
                     command = self.model.model_fields["command"].default
-                    raise ProtocolError(f"{command} header {name!r} must not be empty", offset=None)
+                    raise ProtocolError(f"{command} header {wire!r} must not be empty", offset=None)
                 fields[field] = value
                 fields_set.add(field)
-            elif name != "content-length":
-                custom[name] = value
-        if custom:
-            fields["headers"] = _read_only(custom)
+        pop("content-length", None)  # a body frame's: the reader gives `length`
+        if headers:
+            fields["headers"] = _read_only(headers)
         if self.carries_body:
             fields["body"] = body
             fields["content_length"] = length
