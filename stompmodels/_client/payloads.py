@@ -111,6 +111,17 @@ class PayloadDecoder(Generic[T]):
             raise PayloadError(f"not a valid {self.name}: {describe(exc)}") from exc
         raise PayloadError(f"a body of content-type {content_type} cannot be read as {self.name}")
 
+    def reply(self, message: Message) -> T:
+        """`decode` for a request's reply: a reply that is not a valid `T` raises pydantic's
+        ValidationError itself (what a caller of `request` catches), other problems
+        PayloadError."""
+        try:
+            return self.decode(message)
+        except PayloadError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise exc.__cause__ from None
+            raise
+
     def _text(self, message: Message) -> str:
         try:
             return message.text

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Never, Self, TypeAlias, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import Closed, ConnectionEvent, ConnectionLost, describe_error
@@ -401,12 +401,7 @@ class Client:
             raise TimeoutError(f"no reply from {destination} within {limit:g} s") from None
         finally:
             replies.forget(correlation)
-        try:
-            return decoder.decode(message)
-        except PayloadError as exc:
-            if isinstance(exc.__cause__, ValidationError):
-                raise exc.__cause__ from None
-            raise
+        return decoder.reply(message)
 
     async def serve(self) -> None:
         """Run the subscribers until the client is closed (then return) or fails for good

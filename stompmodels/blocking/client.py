@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Never, Self, TypeAlias, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from stompmodels._client.backoff import Backoff
 from stompmodels._client.errors import (
@@ -469,12 +469,7 @@ class Client:
         finally:
             with self._lock:
                 replies.forget(correlation)
-        try:
-            return decoder.decode(message)
-        except PayloadError as exc:
-            if isinstance(exc.__cause__, ValidationError):
-                raise exc.__cause__ from None
-            raise
+        return decoder.reply(message)
 
     def serve(self) -> None:
         """Run the subscribers until the client is closed (then return; `close` may come from

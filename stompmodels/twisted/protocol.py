@@ -11,14 +11,13 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final, TypeVar, cast
 
-from pydantic import ValidationError
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
 from stompmodels._client.errors import BrokerError, Closed, ConnectionLost
-from stompmodels._client.payloads import PayloadError, decoder_for
+from stompmodels._client.payloads import decoder_for
 from stompmodels._client.replies import Replies
 from stompmodels._client.session import (
     Deliver,
@@ -221,12 +220,7 @@ class StompProtocol(Protocol):
             )
         finally:
             replies.forget(correlation)
-        try:
-            return decoder.decode(message)
-        except PayloadError as exc:
-            if isinstance(exc.__cause__, ValidationError):
-                raise exc.__cause__ from None
-            raise
+        return decoder.reply(message)
 
     def subscribe(
         self,
