@@ -84,7 +84,9 @@ class Client:
     returns the URL to use; `on_state` is told "connected", "lost", "reconnected" and "closed".
     A handler registered with `on` runs on the reader: an exception it raises is logged, its
     message left unacknowledged (NACKed where the version and ack mode allow), and reading goes
-    on.
+    on. Typed messages: `subscriber` (async handlers of validated payloads, each in a task of
+    its own), `publish`, `request` and `serve`. With `telemetry`, OpenTelemetry spans and
+    metrics are recorded (the `otel` extra); `health` says whether the client is well.
     """
 
     def __init__(

@@ -26,6 +26,9 @@ The client drives a `ClientSession` (the session logic every client shares) with
   the broker has been silent past the deadline.
 - dispatcher: runs the handlers registered with `on`, one frame at a time, in arrival order, and
   sends the frame a handler returns (or, if it raised, the NACK the session asks for).
+- subscribers: each `@client.subscriber` has `max_concurrent` threads that take its MESSAGEs
+  from its channel, decode the payload, run the handler and send what its outcome asks (the
+  session's `settle_*`), on the connection the outcome was decided for.
 - reconnect: when a session that was up is lost and `reconnect` is on, whatever thread saw the
   loss (reader, heart-beat or a writer) wakes the waiters and starts this thread, so the reader
   never reconnects, sleeps or runs user code. It waits (bounded) for the old connection's threads,
