@@ -45,7 +45,8 @@ class BodyFrame(FrameModel):
         body = self.body
         if self.content_length is None:
             # STOMP 1.2 "Body": a body with NUL octets needs content-length to be framed.
-            if body and ("content_length" not in self.model_fields_set or b"\0" in body):
+            given = self.__pydantic_fields_set__  # model_fields_set, without its property
+            if body and ("content_length" not in given or b"\0" in body):
                 object.__setattr__(self, "content_length", len(body))
         elif self.content_length != len(body):
             raise ValueError("content-length does not match the body's length")

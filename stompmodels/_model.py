@@ -39,9 +39,8 @@ def check_custom_headers(headers: Mapping[str, str], typed: frozenset[str]) -> N
     """Custom headers have names, never shadow a typed header, and declare no body."""
     if "" in headers:
         raise ValueError("a custom header name cannot be empty")
-    shadowed = headers.keys() & typed
-    if shadowed:
-        name = min(shadowed)
+    if not typed.isdisjoint(headers):  # no set is made unless one is shadowed
+        name = min(headers.keys() & typed)
         raise ValueError(f"custom header {name!r} duplicates the typed field of that name")
     if headers.get("content-length", "0") != "0":
         raise ValueError("content-length must be 0 on a frame that cannot have a body")
