@@ -97,6 +97,11 @@ class Plan(Generic[M]):
         field_of_wire = {wire: name for name, wire in model.header_fields}
         carries_body = "body" in fields
         always = {"command", "headers", *(field_of_wire[n] for n in model.optional_required)}
+        wire_needed = frozenset(
+            wire_name(name)
+            for name, info in fields.items()
+            if info.is_required() and not admits_none(info.annotation)
+        )
         return cls(
             model=model,
             header_fields=model.header_fields,
@@ -104,11 +109,7 @@ class Plan(Generic[M]):
             wire_required=model.wire_required,
             decoded_as_is=model.decoded_as_is,
             carries_body=carries_body,
-            wire_needed=frozenset(
-                wire_name(name)
-                for name, info in fields.items()
-                if info.is_required() and not admits_none(info.annotation)
-            ),
+            wire_needed=wire_needed,
             field_defaults={
                 name: None
                 if info.is_required()
@@ -133,12 +134,7 @@ class Plan(Generic[M]):
                 if not (carries_body and wire == "content-length")
             },
             needed={
-                version: model.wire_required.get(version, frozenset())
-                | frozenset(
-                    wire_name(name)
-                    for name, info in fields.items()
-                    if info.is_required() and not admits_none(info.annotation)
-                )
+                version: model.wire_required.get(version, frozenset()) | wire_needed
                 for version in VERSIONS
             },
         )
@@ -147,20 +143,14 @@ class Plan(Generic[M]):
         """How to type a decoded frame whose headers are `names`, in wire order."""
         layout = self.layouts.get(names)
         if layout is None:
-            field_of = self.field_of_wire
+            field_of = self.typed_of_wire
             present = frozenset(names)
             # A frame that cannot have a body may declare content-length 0 in some spelling:
             # only the model's validator judges it. One that can takes it from the reader.
-            as_is = self.decoded_as_is and self.wire_needed <= present
-            if self.carries_body:
-                field_of = {wire: f for wire, f in field_of.items() if wire != "content-length"}
-            elif "content-length" in present:
-                as_is = False
+            as_is = self.decoded_as_is and (self.carries_body or "content-length" not in present)
             typed = tuple((field_of[name], i) for i, name in enumerate(names) if name in field_of)
             versions = frozenset(
-                version
-                for version in VERSIONS
-                if as_is and self.wire_required.get(version, frozenset()) <= present
+                version for version in VERSIONS if as_is and self.needed[version] <= present
             )
             layout = (
                 typed,

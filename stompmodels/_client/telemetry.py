@@ -244,9 +244,7 @@ class Telemetry:
     def end(span: Span, error: BaseException | None = None) -> None:
         """End `span`, recording `error` if the operation failed."""
         if error is not None:
-            span.record_exception(error)
-            span.set_status(Status(StatusCode.ERROR, str(error)))
-            span.set_attribute("error.type", type(error).__qualname__)
+            _record_error(span, error)
         span.end()
 
     # -- consuming -------------------------------------------------------------------------
@@ -289,10 +287,7 @@ class Telemetry:
     @staticmethod
     def failed(error: BaseException) -> None:
         """The handler of the current process span (or the payload) failed with `error`."""
-        span = trace.get_current_span()
-        span.record_exception(error)
-        span.set_status(Status(StatusCode.ERROR, str(error)))
-        span.set_attribute("error.type", type(error).__qualname__)
+        _record_error(trace.get_current_span(), error)
 
     def settled(self, message: Message, command: str, *, dead_letter: bool = False) -> None:
         """`command` settled `message`: an ACK or NACK, or a SEND (a dead-letter copy, or the
@@ -325,3 +320,10 @@ class Telemetry:
                 labels["messaging.destination.subscription.name"] = subscription
             found = self._sets[(destination, subscription)] = (tuple(labels.items()), labels)
         return found
+
+
+def _record_error(span: Span, error: BaseException) -> None:
+    """`error` on `span`: an exception event, an error status and `error.type`."""
+    span.record_exception(error)
+    span.set_status(Status(StatusCode.ERROR, str(error)))
+    span.set_attribute("error.type", type(error).__qualname__)
