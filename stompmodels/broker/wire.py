@@ -1,0 +1,88 @@
+"""The bytes of the frames the broker writes: CONNECTED, MESSAGE, RECEIPT and ERROR."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Final
+
+from stompmodels._codec import frame_bytes
+from stompmodels._headers import HeartBeat
+from stompmodels._spec import Version
+from stompmodels.broker.destinations import Delivery
+
+
+def _package_version() -> str:
+    try:
+        return importlib.metadata.version("stompmodels")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree
+        return "0"
+
+
+SERVER: Final = f"stompmodels/{_package_version()}"
+"""CONNECTED's `server` header."""
+
+MESSAGE_OWN: Final = frozenset(
+    {"destination", "message-id", "subscription", "ack", "content-length", "redelivered"}
+)
+"""MESSAGE headers the broker writes itself: a SEND's custom header of these names is dropped."""
+
+
+def connected(version: Version, session: str, heart_beat: HeartBeat) -> bytes:
+    """CONNECTED for a session of `version` (STOMP 1.0 gets only `session`)."""
+    headers = [("session", session)]
+    if version != "1.0":
+        headers = [
+            ("version", version),
+            ("session", session),
+            ("server", SERVER),
+            ("heart-beat", heart_beat.to_wire()),
+        ]
+    return frame_bytes("CONNECTED", headers, b"", version)
+
+
+def message(delivery: Delivery, version: Version) -> bytes:
+    """The MESSAGE that hands `delivery` to its subscriber."""
+    stored = delivery.stored
+    subscription = delivery.subscription
+    headers = [("destination", stored.destination), ("message-id", stored.message_id)]
+    if subscription.has_id:
+        headers.append(("subscription", subscription.id))
+    if version == "1.2" and subscription.ack != "auto":
+        headers.append(("ack", delivery.tag))
+    if stored.redelivered:
+        headers.append(("redelivered", "true"))
+    headers.append(("content-length", str(len(stored.body))))
+    headers.extend(stored.headers)
+    try:
+        return frame_bytes("MESSAGE", headers, stored.body, version)
+    except ValueError:
+        # Only STOMP 1.0 cannot carry some values (line breaks, surrounding spaces): those
+        # custom headers are left out rather than the message.
+        carried = [pair for pair in headers if _carried(pair, version)]
+        return frame_bytes("MESSAGE", carried, stored.body, version)
+
+
+def _carried(pair: tuple[str, str], version: Version) -> bool:
+    try:
+        frame_bytes("MESSAGE", [pair], b"", version)
+    except ValueError:
+        return False
+    return True
+
+
+def receipt(receipt_id: str, version: Version) -> bytes:
+    """RECEIPT for the frame that asked for `receipt_id`."""
+    return frame_bytes("RECEIPT", [("receipt-id", receipt_id)], b"", version)
+
+
+def error(reason: str, version: Version, receipt_id: str | None = None) -> bytes:
+    """ERROR with `reason` in its `message` header and its body (the server closes after it)."""
+    headers = [("message", reason.replace("\n", " ").replace("\r", " "))]
+    if receipt_id is not None:
+        headers.append(("receipt-id", receipt_id))
+    body = reason.encode()
+    headers += [("content-type", "text/plain"), ("content-length", str(len(body)))]
+    try:
+        return frame_bytes("ERROR", headers, body, version)
+    except ValueError:  # a receipt id STOMP 1.0 cannot carry
+        return frame_bytes("ERROR", [headers[0], *headers[-2:]], body, version)
