@@ -21,8 +21,10 @@ rabbitmq:
 brokers: rabbitmq
 	bash $(BROKERS)/activemq
 
-demo: $(STAMP) rabbitmq
-	$(PY) examples/demo.py
+# The embedded broker by default; `make demo URL=stomp://guest:guest@127.0.0.1:61613/` (or
+# $$STOMP_URL) points it at a real broker.
+demo: $(STAMP)
+	$(PY) examples/demo.py $(URL)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

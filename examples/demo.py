@@ -1,21 +1,26 @@
-"""`make demo`: a real publish/subscribe round trip through the local RabbitMQ, frames shown as
-typed models as they go both ways.
+"""`make demo`: a real publish/subscribe round trip, frames shown as typed models as they go
+both ways.
 
-A receiver subscribes, a sender sends a numbered series with receipts, and every frame either
-client writes or reads is printed as its model (passcodes stay hidden in model reprs).
+By default it runs through the embedded broker (`stompmodels.broker`), started in this process
+on a free loopback port, so it needs nothing but Python; `python examples/demo.py URL` (`make
+demo URL=...`) or `$STOMP_URL` points it at a real broker instead. A receiver subscribes, a
+sender sends a numbered series with receipts, and every frame either client writes or reads is
+printed as its model (passcodes stay hidden in model reprs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import uuid
 
 from receiver import receive
 from sender import send
 
-URL = "stomp://guest:guest@127.0.0.1:61613/"
+from stompmodels.broker.server import serve
+
 COUNT = 3
 
 
@@ -32,24 +37,43 @@ class _FrameLog(logging.Handler):
         print(f"  [{who:8}] {arrow} {frame}")
 
 
-async def round_trip(url: str, destination: str) -> None:
-    """Run the receiver and the sender side by side."""
+async def round_trip(url: str | None, destination: str) -> None:
+    """Run the receiver and the sender side by side, through `url`, or through the embedded
+    broker when it is None."""
+    if url is None:
+        async with await serve("127.0.0.1", 0) as server:
+            print(f"round trip through the embedded broker at {server.url} on {destination}\n")
+            await clients(server.url, destination)
+    else:
+        print(f"round trip through {url} on {destination}\n")
+        await clients(url, destination)
+
+
+async def clients(url: str, destination: str) -> None:
+    """The receiver and the sender."""
     ready = asyncio.Event()
     receiver = asyncio.create_task(receive(url, destination, COUNT, ready), name="receiver")
-    await asyncio.wait_for(ready.wait(), 10)
+    subscribed = asyncio.create_task(ready.wait())
+    await asyncio.wait({receiver, subscribed}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    subscribed.cancel()
+    if not ready.is_set():
+        if receiver.done():
+            await receiver  # its error
+        receiver.cancel()
+        raise TimeoutError("the receiver did not subscribe within 10 s")
     sender = asyncio.create_task(send(url, destination, COUNT), name="sender")
     await asyncio.gather(sender, receiver)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     """Show the round trip; exit non-zero with one line if the broker cannot be reached."""
     logger = logging.getLogger("stompmodels.aio")
     logger.setLevel(logging.DEBUG)
     logger.addHandler(_FrameLog())
     destination = f"/queue/stompmodels-demo-{uuid.uuid4().hex[:8]}"
-    print(f"round trip through {URL} on {destination}\n")
+    url = argv[0] if argv else os.environ.get("STOMP_URL") or None
     try:
-        asyncio.run(round_trip(URL, destination))
+        asyncio.run(round_trip(url, destination))
     except (ConnectionError, TimeoutError) as error:
         print(f"demo: {error}", file=sys.stderr)
         return 1
@@ -58,4 +82,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

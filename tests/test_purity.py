@@ -12,15 +12,18 @@ FORBIDDEN = {
     *("socket", "ssl", "asyncio", "threading", "time", "logging", "select", "selectors"),
     *("twisted", "websockets"),
 }
-# The core is the flat top level (`stompmodels/_*.py`) and the client session (`_client/`). The
+# The core is the flat top level (`stompmodels/_*.py`), the client session (`_client/`) and the
+# embedded broker's core (`broker/`, less its servers). The
 # drivers' sub-packages (aio/, blocking/, twisted/, cli/) own sockets, threads, TLS and logging.
 # The TLS set-up the asyncio and blocking clients share builds an `ssl` context, and the
 # OpenTelemetry instruments read a clock for durations: not core.
 DRIVER_HELPERS = {"tls.py", "telemetry.py"}
+BROKER_SERVERS = {"server.py", "websocket.py"}
 CORE_MODULES = sorted(
     [
         *PACKAGE.glob("_*.py"),
         *(p for p in PACKAGE.glob("_client/*.py") if p.name not in DRIVER_HELPERS),
+        *(p for p in PACKAGE.glob("broker/*.py") if p.name not in BROKER_SERVERS),
     ]
 )
 
@@ -39,6 +42,7 @@ def imported_roots(path: Path) -> set[str]:
 def test_core_modules_are_found() -> None:
     found = {path.name for path in CORE_MODULES}
     assert found >= {"_codec.py", "_reader.py", "_engine.py", "session.py", "deliveries.py"}
+    assert found >= {"core.py", "connection.py", "destinations.py", "wire.py"}
     assert "tls.py" not in found
 
 

@@ -1,9 +1,10 @@
-"""The `stompmodels` command (also `python -m stompmodels`): send, listen, decode.
+"""The `stompmodels` command (also `python -m stompmodels`): send, listen, decode, broker.
 
     stompmodels send /queue/a "hello" [--count N] [--receipt] [--header k=v] [--content-type T]
     stompmodels send /queue/a < payload.bin      (the body from stdin: no BODY, or BODY -)
     stompmodels listen /queue/a [--count N] [--ack MODE] [--timeout S] [--json] [--stats]
     stompmodels decode capture.bin [--version 1.2] [--json]
+    stompmodels broker [--host H] [--port P] [--ws-port P] [--user NAME:PASS]
     stompmodels --version
 
 The broker comes from --url, else the environment variable STOMP_URL, else
@@ -37,6 +38,7 @@ from stompmodels._errors import LocalProtocolError, ProtocolError
 from stompmodels._headers import AckMode
 from stompmodels._spec import VERSIONS, Version
 
+from .broker import BrokerOptions, run_broker
 from .commands import (
     CommandFailed,
     ListenOptions,
@@ -48,7 +50,7 @@ from .commands import (
     read_input,
     send,
 )
-from .format import escape
+from .format import EscapingFormatter, escape
 
 PROG: Final = "stompmodels"
 DEFAULT_URL: Final = "stomp://guest:guest@127.0.0.1:61613/"
@@ -89,6 +91,23 @@ def _positive_float(text: str) -> float:
     if not number > 0 or number == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
     return number
+
+
+def _user(text: str) -> tuple[str, str]:
+    login, colon, passcode = text.partition(":")
+    if not colon or not login:
+        raise argparse.ArgumentTypeError("expected NAME:PASS")
+    return login, passcode
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return port
 
 
 def _versions(text: str) -> tuple[Version, ...]:
@@ -216,6 +235,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", choices=VERSIONS, default="1.2", help="STOMP version (default: 1.2)"
     )
     decoder.add_argument("--json", action="store_true", help="one JSON object per frame")
+
+    broker = commands.add_parser(
+        "broker",
+        help="run the embedded broker",
+        description="Run the embedded STOMP broker, with a log line per connection on stderr. "
+        "It keeps everything in memory in this one process: for development, tests and "
+        "demos, not production.",
+    )
+    broker.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    broker.add_argument("--port", type=_port, default=61613, help="STOMP port (default: 61613)")
+    broker.add_argument(
+        "--ws-port", type=_port, metavar="PORT", help="serve STOMP over WebSocket at /ws too"
+    )
+    broker.add_argument(
+        "--user",
+        type=_user,
+        action="append",
+        metavar="NAME:PASS",
+        help="accept this login (repeat it for more); without any, every login is accepted",
+    )
     return parser
 
 
@@ -269,6 +308,9 @@ def _run(args: argparse.Namespace) -> int:
     """Run the chosen command."""
     if args.command == "decode":
         return decode(read_input(args.file), args.version, args.json)
+    if args.command == "broker":
+        users = dict(args.user) if args.user else None
+        return asyncio.run(run_broker(BrokerOptions(args.host, args.port, args.ws_port, users)))
     url = broker_url(getattr(args, "url", None))
     tls = tls_context(args.cafile, broker_urls(url))
     headers = dict(args.header)
@@ -328,13 +370,6 @@ def describe(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-class _EscapingFormatter(logging.Formatter):
-    """Log lines whose text (which may quote the broker: a session id, a reason) is escaped."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        return escape(super().formatMessage(record), backslash=False)
-
-
 @contextlib.contextmanager
 def _logging(verbose: bool) -> Iterator[None]:
     """Route the library's log to stderr with -v; otherwise keep it quiet."""
@@ -342,7 +377,7 @@ def _logging(verbose: bool) -> Iterator[None]:
     handler: logging.Handler
     if verbose:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_EscapingFormatter(f"{PROG}: %(levelname)s: %(message)s"))
+        handler.setFormatter(EscapingFormatter(f"{PROG}: %(levelname)s: %(message)s"))
     else:
         handler = logging.NullHandler()  # no "last resort" printing of warnings
     old_level, old_propagate = library.level, library.propagate

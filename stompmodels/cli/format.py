@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import sys
 import time
@@ -166,3 +167,10 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
             self._shown = False
+
+
+class EscapingFormatter(logging.Formatter):
+    """Log lines whose text (which may quote a peer: a session id, a reason) is escaped."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape(super().formatMessage(record), backslash=False)
