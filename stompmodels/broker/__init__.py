@@ -5,6 +5,15 @@ it as an asyncio server over TCP, and over WebSocket with the `ws` extra.
 """
 
 from stompmodels.broker.core import Broker, Output
+from stompmodels.broker.server import BrokerServer, serve
 from stompmodels.broker.views import ConnectionInfo, HeldMessage, SubscriptionInfo
 
-__all__ = ["Broker", "ConnectionInfo", "HeldMessage", "Output", "SubscriptionInfo"]
+__all__ = [
+    "Broker",
+    "BrokerServer",
+    "ConnectionInfo",
+    "HeldMessage",
+    "Output",
+    "SubscriptionInfo",
+    "serve",
+]

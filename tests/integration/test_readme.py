@@ -2,7 +2,8 @@
 
 Each snippet runs alone in a fresh interpreter and must exit 0. Two snippets lean on names a
 real program would have (the bytes of a capture, an open socket): a short prelude gives them
-those, and nothing else.
+those, and nothing else. The snippet of pytest tests (`PYTEST_SNIPPETS`) runs under pytest, as
+a test file of the user's would, and each of its tests must pass.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ PRELUDES: Final = {
         "import socket\nsock = socket.create_connection(('127.0.0.1', 61613), timeout=30)\n"
     ),
 }
+PYTEST_SNIPPETS: Final = {"Testing your code"}
 
 
 def snippets() -> dict[str, str]:
@@ -60,17 +62,24 @@ def test_every_snippet_is_found() -> None:
 
 
 @pytest.mark.parametrize("title", sorted(snippets()))
-def test_the_snippet_runs(title: str, rabbitmq: Broker, activemq: Broker) -> None:
+def test_the_snippet_runs(title: str, rabbitmq: Broker, activemq: Broker, tmp_path: Path) -> None:
     code = snippets()[title]
     if title.startswith("The engine"):
         # Its last read waits for a MESSAGE on /queue/a: one is there before it subscribes.
         with Client(rabbitmq.url, heart_beat=(0, 0)) as client:
             client.send("/queue/a", "for the README's engine", receipt=True)
+    command = [sys.executable, "-c", PRELUDES.get(title, "") + code]
+    if title in PYTEST_SNIPPETS:
+        tests = code.count("\ndef test_")
+        (tmp_path / "test_snippet.py").write_text(code)
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)]
     done = subprocess.run(
-        [sys.executable, "-c", PRELUDES.get(title, "") + code],
+        command,
         capture_output=True,
         text=True,
         timeout=SNIPPET_TIMEOUT,
         check=False,
     )
     assert done.returncode == 0, f"{title}:\n{done.stdout}\n{done.stderr}"
+    if title in PYTEST_SNIPPETS:
+        assert f"{tests} passed" in done.stdout
