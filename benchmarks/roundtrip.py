@@ -1,9 +1,18 @@
 """Round-trip benchmark: messages per second through real brokers, against a raw-socket ceiling.
 
-Run ``python benchmarks/roundtrip.py``; options ``--broker rabbitmq|activemq|both`` (default
-both), ``--count N`` (default 10,000), ``--quick`` (2,000), ``--repeats`` (8), ``--timeout``
-(seconds per run, 120), ``--prefetch`` (1000) and ``--only raw,stompmodels,...,typed``
-(``--only typed``: the typed workload alone).
+Run ``python benchmarks/roundtrip.py``; options ``--broker
+rabbitmq|activemq|embedded|both|all`` (default all; both: RabbitMQ and ActiveMQ), ``--count N``
+(default 10,000), ``--quick`` (2,000), ``--repeats`` (8), ``--timeout`` (seconds per run, 120),
+``--prefetch`` (1000) and ``--only raw,stompmodels,...,typed`` (``--only typed``: the typed
+workload alone; ``--only raw``: the ceiling alone, which is what compares the brokers).
+
+The embedded broker (``stompmodels.broker``) runs beside RabbitMQ and ActiveMQ: the script
+starts it in a process of its own (``python -m stompmodels broker --host 127.0.0.1 --port P``
+on a free port P), so that its CPU is measured apart from the clients', as
+the other brokers' is, and stops it at the end. A table then sets the brokers side by side on
+the raw ceiling (msgs/s and the broker's CPU per message, median runs) with the embedded
+broker's ratio to RabbitMQ, and its target: at least ``EMBEDDED_VS_RABBITMQ_TARGET`` (0.5x)
+RabbitMQ's msgs/s in each ack mode.
 
 Every run publishes N messages with 1 KiB bodies to a queue and consumes them from the same
 queue: one publisher connection and one consumer connection, working concurrently. The
@@ -70,13 +79,14 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, cast
+from typing import IO, Final, Literal, cast
 
 import stomp
 import stomp.utils
@@ -115,6 +125,10 @@ DRAIN_QUIET: Final = 0.3
 
 # Targets from the issue.
 VS_RAW_TARGET: Final = 0.85
+EMBEDDED_VS_RABBITMQ_TARGET: Final = 0.5
+"""The embedded broker's raw-ceiling msgs/s against RabbitMQ's, at least (median runs)."""
+EMBEDDED_START_TIMEOUT: Final = 15.0
+"""Seconds for the embedded broker's process to start listening."""
 
 AckName = Literal["client-individual", "auto"]
 ACK_MODES: Final[tuple[AckName, ...]] = ("client-individual", "auto")
@@ -134,7 +148,17 @@ class Broker:
 BROKERS: Final = {
     "rabbitmq": Broker("rabbitmq", "RabbitMQ", "127.0.0.1", 61613, "prefetch-count"),
     "activemq": Broker("activemq", "ActiveMQ", "127.0.0.1", 61614, "activemq.prefetchSize"),
+    # Its port is a free one, chosen when its process starts (see embedded_broker).
+    "embedded": Broker("embedded", "Embedded", "127.0.0.1", 0, "prefetch-count"),
 }
+BROKER_CHOICES: Final = {
+    "rabbitmq": ("rabbitmq",),
+    "activemq": ("activemq",),
+    "embedded": ("embedded",),
+    "both": ("rabbitmq", "activemq"),
+    "all": ("rabbitmq", "activemq", "embedded"),
+}
+"""--broker: the brokers each choice measures."""
 
 
 class BenchmarkError(Exception):
@@ -1012,6 +1036,8 @@ class Settings:
     repeats: int
     prefetch: int
     timeout: float
+    profile_embedded: Path | None = None
+    """Run the embedded broker under cProfile and write its stats here (None: no profile)."""
 
 
 def turn_order(count: int, round_: int) -> list[int]:
@@ -1084,6 +1110,105 @@ def measure(
 def progress_note(message: str) -> None:
     """Tell the impatient reader what is running (stderr, so the report stays clean)."""
     print(f"... {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The embedded broker, in a process of its own
+
+
+def free_port(host: str) -> int:
+    """A TCP port nothing listens on now (the kernel's choice)."""
+    with socket.socket() as probe_socket:
+        probe_socket.bind((host, 0))
+        return int(probe_socket.getsockname()[1])
+
+
+def embedded_command(host: str, port: int, profile: Path | None) -> list[str]:
+    """The command that runs the embedded broker from this checkout (``python -m stompmodels
+    broker``), under cProfile writing its stats to `profile` if one is asked for (the command
+    stops cleanly on SIGTERM, so they are written)."""
+    python = [sys.executable]
+    if profile is not None:
+        python += ["-m", "cProfile", "-o", str(profile)]
+    return [*python, "-m", "stompmodels", "broker", "--host", host, "--port", str(port)]
+
+
+def wait_listening(process: subprocess.Popen[bytes], host: str, port: int, log: IO[bytes]) -> None:
+    """Return once `port` accepts connections; BenchmarkError if the process exits first or
+    EMBEDDED_START_TIMEOUT passes."""
+    pause = 0.05
+    deadline = time.monotonic() + EMBEDDED_START_TIMEOUT
+    for _ in range(math.ceil(EMBEDDED_START_TIMEOUT / pause) + 1):
+        if process.poll() is not None:
+            log.seek(0)
+            said = log.read().decode("utf-8", "replace").strip().splitlines()
+            raise BenchmarkError(
+                f"the embedded broker exited with status {process.returncode} before it "
+                f"listened: {said[-1] if said else 'no output'}"
+            )
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            break
+        time.sleep(pause)
+    raise BenchmarkError(
+        f"the embedded broker did not listen on {host}:{port} within {EMBEDDED_START_TIMEOUT:g} s"
+    )
+
+
+@contextlib.contextmanager
+def embedded_broker(broker: Broker, profile: Path | None) -> Iterator[tuple[Broker, str]]:
+    """The embedded broker, running in a process of its own on a free port for the `with`
+    block, so that its CPU is measured apart from the clients' (as RabbitMQ's and ActiveMQ's
+    is): (the broker with its port, the command). Stopped after: SIGTERM, then SIGKILL."""
+    port = free_port(broker.host)
+    command = embedded_command(broker.host, port, profile)
+    with tempfile.TemporaryFile() as log:  # its log: a line per connection
+        process = subprocess.Popen(
+            command, cwd=_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_listening(process, broker.host, port, log)
+            shown = " ".join(
+                Path(part).name if part == sys.executable else part for part in command
+            )
+            yield dataclasses.replace(broker, port=port), f"{shown} (pid {process.pid})"
+        finally:
+            process.terminate()
+            try:
+                process.wait(SETUP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                progress_note(f"the embedded broker ignored SIGTERM for {SETUP_TIMEOUT:g} s")
+                process.kill()
+                process.wait(SETUP_TIMEOUT)
+
+
+def start_embedded(
+    settings: Settings, processes: contextlib.ExitStack, failures: list[str]
+) -> tuple[Settings, list[str]]:
+    """Start the embedded broker if it is one of the brokers (it stops when `processes`
+    closes): the settings with its port, and what was started (for the report)."""
+    brokers: list[Broker] = []
+    started: list[str] = []
+    for broker in settings.brokers:
+        if broker.key != "embedded":
+            brokers.append(broker)
+            continue
+        progress_note("starting the embedded broker in a process of its own")
+        try:
+            running, command = processes.enter_context(
+                embedded_broker(broker, settings.profile_embedded)
+            )
+        except BenchmarkError as exc:
+            failures.append(str(exc))
+            progress_note(str(exc))
+            continue
+        brokers.append(running)
+        started.append(command)
+    return dataclasses.replace(settings, brokers=brokers), started
 
 
 # --------------------------------------------------------------------------------------------
@@ -1171,6 +1296,11 @@ def check_and_clean_up(queues: Queues, brokers: Sequence[Broker]) -> tuple[list[
             f"clean-up: ActiveMQ's {len(queues.used['activemq'])} queues stay, empty (STOMP "
             "cannot delete a destination; no message was persistent)"
         )
+    if queues.used.get("embedded"):
+        lines.append(
+            f"clean-up: the embedded broker's {len(queues.used['embedded'])} queues go with "
+            "its process, stopped at the end"
+        )
     return lines, failures
 
 
@@ -1243,10 +1373,22 @@ def table_lines(settings: Settings, results: Results) -> list[str]:
 
 
 def target_lines(settings: Settings, results: Results) -> list[str]:
-    """Each target of the issue, per broker and ack mode, with PASS/FAIL and the measured ratio."""
+    """Each target of the issue, per broker and ack mode, with PASS/FAIL and the measured ratio.
+
+    The issue set the clients' targets on RabbitMQ and ActiveMQ; the embedded broker has its
+    own (`embedded_target_lines`): its ceiling is so high that the client process is what a
+    client's run measures there, so its client figures are in the table for information only.
+    """
     checks: list[tuple[str, str, str]] = []
     keys = {impl.key for impl in settings.implementations}
+    note: list[str] = []
     for broker in settings.brokers:
+        if broker.key == "embedded":
+            note = [
+                "  (the clients' targets are the issue's, on RabbitMQ and ActiveMQ; on the "
+                "embedded broker the table's ratios are for information)"
+            ]
+            continue
         cells = results.get(broker.key)
         if cells is None:
             checks.append((f"{broker.name}: not measured", "FAIL", "broker unavailable"))
@@ -1272,7 +1414,72 @@ def target_lines(settings: Settings, results: Results) -> list[str]:
                 measured = f"{ratio:.3f}x {other}; best runs {ours_best / theirs_best:.3f}x"
                 checks.append((name, "PASS" if ok else "FAIL", measured))
     if not checks:
-        return ["  (stompmodels or the others were not measured)"]
+        return ["  (stompmodels or the others were not measured)", *note]
+    width = max(len(name) for name, _, _ in checks)
+    lines = [f"  {name.ljust(width)}  {status}  ({measured})" for name, status, measured in checks]
+    return lines + note
+
+
+def broker_lines(settings: Settings, results: Results) -> list[str]:
+    """The brokers side by side on the raw ceiling, per ack mode: msgs/s of the median and the
+    best run, each against RabbitMQ's, and the broker's CPU per message (median run)."""
+    header = (
+        "ack mode",
+        "broker",
+        "msgs/s",
+        "x RabbitMQ",
+        "best msgs/s",
+        "best x RabbitMQ",
+        "broker us/msg",
+        "all runs, msgs/s",
+    )
+    rows: list[tuple[str, ...]] = []
+    count = settings.count
+    for ack in ACK_MODES:
+        rabbitmq = results.get("rabbitmq", {}).get(("raw", ack))
+        base, base_best = rate(rabbitmq, count), rate(rabbitmq, count, best=True)
+        for broker in settings.brokers:
+            cell = results.get(broker.key, {}).get(("raw", ack))
+            if cell is None:
+                continue
+            value, best = rate(cell, count), rate(cell, count, best=True)
+            if value is None or best is None:
+                rows.append((ack, broker.name, "FAILED", *["-"] * 4, cell.failure or "no run"))
+                continue
+            rows.append(
+                (
+                    ack,
+                    broker.name,
+                    f"{value:,.0f}",
+                    f"{value / base:.2f}x" if base else "-",
+                    f"{best:,.0f}",
+                    f"{best / base_best:.2f}x" if base_best else "-",
+                    per_message(cell.broker_cpu, count),
+                    " ".join(f"{count / s:,.0f}" for s in cell.seconds),
+                )
+            )
+    return format_table(header, rows, left=2)
+
+
+def embedded_target_lines(settings: Settings, results: Results) -> list[str]:
+    """The embedded broker's target per ack mode: its raw ceiling at least
+    EMBEDDED_VS_RABBITMQ_TARGET times RabbitMQ's (median runs), with PASS/FAIL."""
+    checks: list[tuple[str, str, str]] = []
+    for ack in ACK_MODES:
+        name = f"Embedded, {ack}: raw ceiling >= {EMBEDDED_VS_RABBITMQ_TARGET:.2f}x RabbitMQ's"
+        ours = results.get("embedded", {}).get(("raw", ack))
+        theirs = results.get("rabbitmq", {}).get(("raw", ack))
+        if ours is None or theirs is None:
+            checks.append((name, "FAIL", "not measured: both brokers are needed"))
+            continue
+        value, value_best = rate(ours, settings.count), rate(ours, settings.count, best=True)
+        base, base_best = rate(theirs, settings.count), rate(theirs, settings.count, best=True)
+        if value is None or value_best is None or base is None or base_best is None:
+            checks.append((name, "FAIL", "a run failed"))
+            continue
+        ratio = value / base
+        measured = f"{ratio:.3f}x RabbitMQ; best runs {value_best / base_best:.3f}x"
+        checks.append((name, "PASS" if ratio >= EMBEDDED_VS_RABBITMQ_TARGET else "FAIL", measured))
     width = max(len(name) for name, _, _ in checks)
     return [f"  {name.ljust(width)}  {status}  ({measured})" for name, status, measured in checks]
 
@@ -1399,7 +1606,10 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
-        "--broker", choices=("rabbitmq", "activemq", "both"), default="both", help="(both)"
+        "--broker",
+        choices=tuple(BROKER_CHOICES),
+        default="all",
+        help="(all: RabbitMQ, ActiveMQ and the embedded broker; both: the first two)",
     )
     parser.add_argument(
         "--count", type=int, default=None, help=f"messages per run ({DEFAULT_COUNT:,})"
@@ -1411,6 +1621,13 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     )
     parser.add_argument(
         "--prefetch", type=int, default=PREFETCH, help=f"prefetch on every SUBSCRIBE ({PREFETCH})"
+    )
+    parser.add_argument(
+        "--profile-embedded",
+        type=Path,
+        metavar="PATH",
+        help="run the embedded broker under cProfile and write its stats to PATH (pstats "
+        "format; the profiler slows the broker, so its figures are not comparable then)",
     )
     parser.add_argument(
         "--only",
@@ -1431,7 +1648,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     if count < 1 or repeats < 1 or prefetch < 1 or not math.isfinite(timeout) or timeout <= 0:
         parser.error("--count, --repeats, --prefetch and --timeout must be positive")
     choice = cast(str, args.broker)
-    brokers = list(BROKERS.values()) if choice == "both" else [BROKERS[choice]]
+    brokers = [BROKERS[key] for key in BROKER_CHOICES[choice]]
     return Settings(
         brokers=brokers,
         implementations=[impl for impl in IMPLEMENTATIONS if impl.key in wanted],
@@ -1440,6 +1657,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         repeats=repeats,
         prefetch=prefetch,
         timeout=timeout,
+        profile_embedded=cast(Path | None, args.profile_embedded),
     )
 
 
@@ -1447,6 +1665,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run everything and print the report; exit 1 if a broker or a run failed."""
     settings = parse_args(argv)
     failures: list[str] = []
+    with contextlib.ExitStack() as processes:  # the embedded broker's, stopped on the way out
+        settings, started = start_embedded(settings, processes, failures)
+        return run_and_report(settings, failures, started)
+
+
+def run_and_report(settings: Settings, failures: list[str], started: Sequence[str]) -> int:
+    """Measure the brokers that answer, print the report; exit status 1 on any failure."""
     servers: list[str] = []
     available: list[Broker] = []
     for broker in settings.brokers:
@@ -1486,6 +1711,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f'{1000 // os.sysconf("SC_CLK_TCK")} ms ("-": not measured)',
         "raw SEND frame byte-identical to stompmodels' Send(...).to_wire('1.2'): "
         f"{'yes' if same_frame else 'NO'}",
+        *(
+            f"embedded broker: {command}, in a process of its own started by this script "
+            "(its CPU read from /proc like the others')"
+            for command in started
+        ),
         "",
     ]
     if settings.typed:
@@ -1533,6 +1763,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             *target_lines(settings, results),
             "",
         ]
+        if any(impl.key == "raw" for impl in settings.implementations) and any(
+            broker.key == "embedded" for broker in settings.brokers
+        ):
+            report += [
+                "brokers side by side on the raw socket ceiling (x RabbitMQ: msgs/s against "
+                "RabbitMQ's in the same ack mode; broker us/msg: the broker process's CPU per "
+                "message, median run):",
+                *broker_lines(settings, results),
+                "",
+                "target (embedded broker):",
+                *embedded_target_lines(settings, results),
+                "",
+            ]
     if settings.typed:
         progress_note(f"timing validate_json and to_json ({VALIDATE_TIMINGS} x {VALIDATE_LOOPS:,})")
         validate, encode = pydantic_costs()

@@ -45,7 +45,7 @@ def build_frame(raw: RawFrame, version: Version) -> Frame:
     if required is not None and not required <= headers.keys():
         problem = plan.model.wire_problem(headers, version)
         if problem:
-            raise ProtocolError(problem, offset=raw.offset)
+            raise ProtocolError(problem, offset=raw.offset, receipt=headers.get("receipt"))
     if plan.decoded_as_is and plan.wire_needed <= headers.keys():
         frame = as_is_frame(plan, raw)
         if frame is not None:
@@ -91,7 +91,9 @@ def validated_frame(plan: Plan[FrameModel], raw: RawFrame) -> Frame:
     try:
         frame = model.__pydantic_validator__.validate_python(data)
     except ValidationError as exc:
-        raise ProtocolError(_describe(exc, raw.command), offset=raw.offset) from None
+        raise ProtocolError(
+            _describe(exc, raw.command), offset=raw.offset, receipt=raw.headers.get("receipt")
+        ) from None
     return cast(Frame, frame)
 
 

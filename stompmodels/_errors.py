@@ -13,18 +13,22 @@ class ProtocolError(ValueError):
 
     `offset` is the absolute byte offset in the stream where the problem was found (None when
     unknown), and `frames` holds the frames completed before the error in the same call, so
-    nothing already accepted is lost.
+    nothing already accepted is lost. `receipt` is the `receipt` header of the frame at fault,
+    when its headers could be read (a server's ERROR then names it, STOMP 1.2 "ERROR").
     """
 
-    def __init__(self, message: str, *, offset: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, offset: int | None = None, receipt: str | None = None
+    ) -> None:
         super().__init__(message if offset is None else f"{message} (at byte {offset})")
         self.reason = message
         self.offset = offset
+        self.receipt = receipt
         self.frames: list[Frame] = []
 
     def shifted(self, base: int) -> ProtocolError:
         """The same error with its offset made absolute (an offset of None counts as 0)."""
-        return ProtocolError(self.reason, offset=base + (self.offset or 0))
+        return ProtocolError(self.reason, offset=base + (self.offset or 0), receipt=self.receipt)
 
 
 class LocalProtocolError(ValueError):

@@ -46,7 +46,8 @@ class Connection:
     heart_beat: HeartBeat = NO_HEART_BEAT
     """The intervals in force from the broker's side: (broker sends every, expects every) ms."""
     first_line: bytes | None = b""
-    """What has come before the end of the first command line; None once it has ended."""
+    """What has come before the end of the first command line (not yet decoded); None once
+    it has ended."""
     last_read: float = 0.0
     last_write: float = 0.0
     subscriptions: dict[str, Subscription] = field(default_factory=dict)

@@ -128,12 +128,12 @@ class Broker:
         decoder = conn.decoder
         try:
             if conn.first_line is not None:
-                self._choose_reading(conn, conn.first_line + data)
+                data = self._first_line(conn, conn.first_line + data)
             decoder.receive(data)
             while conn.accepts_frames() and (frame := decoder.next_frame()):
                 self._handle(conn, frame)
         except ProtocolError as exc:
-            self._refuse(conn, str(exc), None)
+            self._refuse(conn, str(exc), exc.receipt)
         return self._flush(now)
 
     def closed(self, connection: int, now: float) -> Output:
@@ -223,18 +223,24 @@ class Broker:
         if isinstance(frame, Disconnect):
             self._close(conn)
 
-    def _choose_reading(self, conn: Connection, seen: bytes) -> None:
-        """Before CONNECT, frames are read as STOMP 1.0, except a STOMP frame (1.1 and later);
-        the first line decides, so it is kept until it is whole."""
-        first = seen.lstrip(b"\r\n")
-        if b"\n" not in first[:_FIRST_LINE_MAX]:
-            if len(first) >= _FIRST_LINE_MAX:
+    def _first_line(self, conn: Connection, seen: bytes) -> bytes:
+        """The bytes to decode once the first command line has ended (until then, none).
+
+        Before CONNECT, frames are read as STOMP 1.0, whose CONNECT requires no header. A
+        STOMP frame (1.1's name for CONNECT) is read as the CONNECT it is: RabbitMQ and
+        ActiveMQ accept one without `host` (as stomp.py sends it), and so does this broker.
+        """
+        start = len(seen) - len(seen.lstrip(b"\r\n"))
+        end = seen.find(b"\n", start, start + _FIRST_LINE_MAX)
+        if end < 0:
+            if len(seen) - start >= _FIRST_LINE_MAX:
                 raise ProtocolError("no STOMP command line at the start of the stream")
-            conn.first_line = seen[-_FIRST_LINE_MAX:]
-            return
-        if first.startswith((b"STOMP\n", b"STOMP\r\n")):
-            conn.decoder.version = "1.2"
+            conn.first_line = seen
+            return b""
         conn.first_line = None
+        if seen[start:end].rstrip(b"\r") == b"STOMP":
+            return b"CONNECT" + seen[start + 5 :]
+        return seen
 
     def _on_connect(self, conn: Connection, frame: Connect | Stomp) -> None:
         offered = frame.accept_version or ("1.0",)
@@ -280,18 +286,25 @@ class Broker:
         stored = Stored(destination, f"msg-{next(message_ids)}", tuple(headers), frame.body)
         if kind == "topic":
             for subscription in self._topics.get(destination, ()):
-                queue = subscription.queue
-                copy = Stored(destination, stored.message_id, stored.headers, stored.body)
-                queue.messages.append(copy)
-                self._dispatch(queue)
+                own = subscription.queue
+                own.messages.append(
+                    Stored(destination, stored.message_id, stored.headers, stored.body)
+                )
+                self._dispatch(own)
             return
-        queue = self._queues.get(destination) or self._new_queue(destination, None)
+        queue = self._queues.get(destination)
+        if queue is None:
+            if kind == "temp-queue":
+                return  # its connection is gone (or never was): dropped, as RabbitMQ does
+            queue = self._new_queue(destination, None)
         queue.messages.append(stored)
         self._dispatch(queue)
 
-    def _new_queue(self, destination: str, owner: int | None) -> Queue:
+    def _new_queue(self, destination: str, subscriber: int | None) -> Queue:
+        """A queue made on first use; a temp queue is owned by the connection subscribing."""
         kind = kind_of(destination)
         assert kind is not None and kind != "topic"
+        owner = subscriber if kind == "temp-queue" else None
         queue = self._queues[destination] = Queue(destination, kind, owner)
         return queue
 
@@ -308,12 +321,9 @@ class Broker:
         if kind == "topic":
             queue = Queue(destination, kind)
         else:
-            queue = self._queues.get(destination) or self._new_queue(destination, None)
-            if kind == "temp-queue":
-                if queue.owner is None:
-                    queue.owner = conn.id
-                elif queue.owner != conn.id:
-                    raise Refused(f"{destination} belongs to another connection")
+            queue = self._queues.get(destination) or self._new_queue(destination, conn.id)
+            if kind == "temp-queue" and queue.owner != conn.id:
+                raise Refused(f"{destination} belongs to another connection")
         subscription = Subscription(
             conn.id, ident, destination, frame.ack, prefetch, frame.id is not None, queue
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from websockets.asyncio.server import Server, ServerConnection
@@ -51,6 +51,14 @@ class _WebSocketLink:
         await self._socket.close()
 
 
+def _stomp_subprotocol(
+    connection: ServerConnection, offered: Sequence[Subprotocol]
+) -> Subprotocol | None:
+    """The first STOMP subprotocol the client offers; None (none named in the answer) when it
+    offers none, which RabbitMQ's Web-STOMP accepts too (stompman offers none)."""
+    return next((name for name in offered if name in SUBPROTOCOLS), None)
+
+
 def _only_ws_path(connection: ServerConnection, request: Request) -> Response | None:
     if request.path.partition("?")[0] != PATH:
         return connection.respond(404, f"STOMP over WebSocket is at {PATH}\n")
@@ -84,6 +92,7 @@ async def serve_websocket(
         host,
         port,
         subprotocols=SUBPROTOCOLS,
+        select_subprotocol=_stomp_subprotocol,
         process_request=_only_ws_path,
         compression=None,
     )

@@ -28,15 +28,10 @@ MESSAGE_OWN: Final = frozenset(
 
 
 def connected(version: Version, session: str, heart_beat: HeartBeat) -> bytes:
-    """CONNECTED for a session of `version` (STOMP 1.0 gets only `session`)."""
-    headers = [("session", session)]
+    """CONNECTED for a session of `version` (heart-beats are negotiated from STOMP 1.1 on)."""
+    headers = [("version", version), ("session", session), ("server", SERVER)]
     if version != "1.0":
-        headers = [
-            ("version", version),
-            ("session", session),
-            ("server", SERVER),
-            ("heart-beat", heart_beat.to_wire()),
-        ]
+        headers.append(("heart-beat", heart_beat.to_wire()))
     return frame_bytes("CONNECTED", headers, b"", version)
 
 
