@@ -187,7 +187,10 @@ class Plan(Generic[M]):
             if value is not None:
                 if not value and field in self.nonempty:
                     command = self.model.model_fields["command"].default
-                    raise ProtocolError(f"{command} header {wire!r} must not be empty", offset=None)
+                    receipt = headers.get("receipt") or fields.get("receipt")
+                    raise ProtocolError(
+                        f"{command} header {wire!r} must not be empty", receipt=receipt
+                    )
                 fields[field] = value
                 fields_set.add(field)
         pop("content-length", None)  # a body frame's: the reader gives `length`
@@ -208,7 +211,8 @@ class Plan(Generic[M]):
         for name, index in nonempty:
             if not values[index]:
                 command = self.model.model_fields["command"].default
-                raise ProtocolError(f"{command} header {name!r} must not be empty", offset=None)
+                receipt = next((values[i] for field, i in typed if field == "receipt"), None)
+                raise ProtocolError(f"{command} header {name!r} must not be empty", receipt=receipt)
         fields = self.field_defaults.copy()
         for field, index in typed:
             fields[field] = values[index]

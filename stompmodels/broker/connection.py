@@ -57,6 +57,8 @@ class Connection:
     tag_of: dict[tuple[str, str], str] = field(default_factory=dict)
     """The ack tag of each unsettled delivery by (subscription id, message-id): STOMP 1.0 and
     1.1 name a message by its id."""
+    held_back: bool = False
+    """The transport asked for no more writes for now (`Broker.hold_back`)."""
     transactions: dict[str, list[Transacted]] = field(default_factory=dict)
     tags: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 

@@ -42,6 +42,7 @@ from stompmodels.broker.destinations import (
 from stompmodels.broker.views import ConnectionInfo, HeldMessage, SubscriptionInfo
 
 _PREFETCH_HEADERS: Final = ("prefetch-count", "activemq.prefetchSize")
+_PREFETCH_DIGITS: Final = 9
 _FIRST_LINE_MAX: Final = 64  # bytes before CONNECT's command line must have ended
 _NO_WRITES: Final[Mapping[int, bytes]] = {}
 
@@ -145,17 +146,36 @@ class Broker:
         self._writes.pop(connection, None)
         return self._flush(now)
 
+    def hold_back(self, connection: int) -> None:
+        """The transport of a connection is full: deliver it nothing until `go_on`, so a
+        client that reads slowly makes messages wait in their queues, not in its buffer."""
+        conn = self._connections.get(connection)
+        if conn is not None:
+            conn.held_back = True
+            for subscription in conn.subscriptions.values():
+                subscription.held_back = True
+
+    def go_on(self, connection: int, now: float) -> Output:
+        """The transport of a connection has room again: deliver what waits for it."""
+        conn = self._connections.get(connection)
+        if conn is not None and conn.held_back:
+            conn.held_back = False
+            for subscription in list(conn.subscriptions.values()):
+                subscription.held_back = False
+                self._dispatch(subscription.queue)
+        return self._flush(now)
+
     def tick(self, now: float) -> Output:
         """Heart-beats that are due, and connections that are overdue or never connected."""
         for conn in list(self._connections.values()):
             if conn.phase is Phase.HANDSHAKE:
-                if now - conn.opened_at > self.handshake_timeout:
+                if now - conn.opened_at >= self.handshake_timeout:
                     self._refuse(conn, f"no CONNECT within {self.handshake_timeout:g} s", None)
                 continue
             if conn.phase is not Phase.OPEN:
                 continue
             sends, expects = conn.heart_beat
-            if expects and now - conn.last_read > self.grace * expects / 1000:
+            if expects and now - conn.last_read >= self.grace * expects / 1000:
                 silent = now - conn.last_read
                 self._refuse(conn, f"no heart-beat from the client for {silent:.1f} s", None)
             elif sends and now - conn.last_write >= sends / 1000:
@@ -205,6 +225,10 @@ class Broker:
 
     def _handle(self, conn: Connection, frame: Frame) -> None:
         receipt: str | None = getattr(frame, "receipt", None)
+        if receipt is not None and not wire.carries(("receipt-id", receipt), conn.version):
+            reason = f"a receipt id STOMP {conn.version} cannot carry back in a RECEIPT"
+            self._refuse(conn, reason, None)
+            return
         try:
             if conn.phase is Phase.HANDSHAKE:
                 if not isinstance(frame, Connect | Stomp):
@@ -315,6 +339,9 @@ class Broker:
         if kind is None:
             raise Refused(_unknown(destination))
         ident = frame.id if frame.id is not None else destination
+        for header in (("destination", destination), ("subscription", ident)):
+            if not wire.carries(header, conn.version):
+                raise Refused(f"a {header[0]} STOMP {conn.version} cannot carry in a MESSAGE")
         if ident in conn.subscriptions:
             raise Refused(f"subscription id {ident!r} is already in use on this connection")
         prefetch = _prefetch(frame)
@@ -327,6 +354,7 @@ class Broker:
         subscription = Subscription(
             conn.id, ident, destination, frame.ack, prefetch, frame.id is not None, queue
         )
+        subscription.held_back = conn.held_back
         conn.subscriptions[ident] = subscription
         queue.subscribers.append(subscription)
         if kind == "topic":
@@ -523,7 +551,7 @@ def _prefetch(frame: Subscribe) -> int | None:
         text = frame.headers.get(name)
         if text is None:
             continue
-        if not text.isdigit():
-            raise Refused(f"{name} must be a whole number, not {text!r}")
+        if not (text.isascii() and text.isdigit() and len(text) <= _PREFETCH_DIGITS):
+            raise Refused(f"{name} must be a whole number below 10^{_PREFETCH_DIGITS}")
         return int(text) or None  # 0: no bound, as RabbitMQ reads it
     return None

@@ -54,9 +54,13 @@ class Subscription:
     queue: Queue
     unacked: dict[str, Delivery] = field(default_factory=dict)
     """Deliveries waiting for ACK or NACK, by their ack tag, oldest first."""
+    held_back: bool = False
+    """The connection's transport is full (its client reads too slowly): deliver nothing."""
 
     def has_room(self) -> bool:
         """Whether one more delivery may be outstanding on this subscription."""
+        if self.held_back:
+            return False
         return self.prefetch is None or len(self.unacked) < self.prefetch
 
 

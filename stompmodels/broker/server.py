@@ -138,6 +138,14 @@ class BrokerServer:
             return
         self._apply(self.broker.receive(connection, data, self._loop.time()))
 
+    def full(self, connection: int) -> None:
+        """A client's transport buffers too much: deliver it nothing for now."""
+        self.broker.hold_back(connection)
+
+    def drained(self, connection: int) -> None:
+        """A client's transport has room again."""
+        self._apply(self.broker.go_on(connection, self._loop.time()))
+
     def lost(self, connection: int) -> None:
         """A client's transport is gone."""
         if self._links.pop(connection, None) is None:
@@ -203,6 +211,12 @@ class _TcpLink(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.lost(self._connection)
+
+    def pause_writing(self) -> None:
+        self._server.full(self._connection)
+
+    def resume_writing(self) -> None:
+        self._server.drained(self._connection)
 
     def write(self, data: bytes) -> None:
         if self._transport is not None and not self._transport.is_closing():

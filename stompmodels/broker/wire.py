@@ -47,19 +47,22 @@ def message(delivery: Delivery, version: Version) -> bytes:
     if stored.redelivered:
         headers.append(("redelivered", "true"))
     headers.append(("content-length", str(len(stored.body))))
-    headers.extend(stored.headers)
     try:
-        return frame_bytes("MESSAGE", headers, stored.body, version)
+        return frame_bytes("MESSAGE", headers + list(stored.headers), stored.body, version)
     except ValueError:
-        # Only STOMP 1.0 cannot carry some values (line breaks, surrounding spaces): those
-        # custom headers are left out rather than the message.
-        carried = [pair for pair in headers if _carried(pair, version)]
-        return frame_bytes("MESSAGE", carried, stored.body, version)
+        # Only STOMP 1.0 and 1.1 cannot carry some values (a CR; in 1.0 line breaks and
+        # surrounding spaces): those custom headers are left out rather than the message. The
+        # broker's own headers can be carried (`carries` checked them at SUBSCRIBE).
+        custom = [pair for pair in stored.headers if carries(pair, version)]
+        return frame_bytes("MESSAGE", headers + custom, stored.body, version)
 
 
-def _carried(pair: tuple[str, str], version: Version) -> bool:
+def carries(header: tuple[str, str], version: Version) -> bool:
+    """Whether a frame of `version` from the broker can carry `header` as it is."""
+    if version == "1.2":
+        return True  # it escapes CR and LF, and no decoded value holds a NUL
     try:
-        frame_bytes("MESSAGE", [pair], b"", version)
+        frame_bytes("MESSAGE", [header], b"", version)
     except ValueError:
         return False
     return True
