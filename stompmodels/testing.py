@@ -95,12 +95,12 @@ class RunningBroker:
     @property
     def url(self) -> str:
         """``stomp://127.0.0.1:PORT/``."""
-        return f"stomp://{self.host}:{self.port}/"
+        return self._server.url
 
     @property
     def ws_url(self) -> str | None:
         """``ws://127.0.0.1:PORT/ws``, or None without WebSocket."""
-        return None if self.ws_port is None else f"ws://{self.host}:{self.ws_port}/ws"
+        return self._server.ws_url
 
     def url_for(self, login: str, passcode: str) -> str:
         """The `stomp://` URL with credentials."""
@@ -119,6 +119,15 @@ class RunningBroker:
     def connections(self) -> tuple[ConnectionInfo, ...]:
         """The connections the broker has now."""
         return self._call(lambda server: server.broker.connections())
+
+    def unacked(self, destination: str) -> int:
+        """Deliveries from `destination` not yet acknowledged or refused, on every connection."""
+        return sum(
+            subscription.unacked
+            for connection in self.connections()
+            for subscription in connection.subscriptions
+            if subscription.destination == destination
+        )
 
     def wait_until(self, condition: Callable[[RunningBroker], bool], timeout: float = 5.0) -> None:
         """Poll `condition(self)` until it holds; TimeoutError after `timeout` seconds."""

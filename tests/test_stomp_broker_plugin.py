@@ -64,16 +64,6 @@ async def event_seen(events: list[ConnectionEvent], event: ConnectionEvent) -> N
     pytest.fail(f"no {event!r} within {WAIT} s; the client told {events}")
 
 
-def unacked(broker: RunningBroker, destination: str) -> int:
-    """Deliveries of `destination` not yet settled, over every connection."""
-    return sum(
-        subscription.unacked
-        for connection in broker.connections()
-        for subscription in connection.subscriptions
-        if subscription.destination == destination
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # Round trips
 
@@ -87,9 +77,9 @@ def test_asyncio_client_sends_receives_and_acknowledges(stomp_broker: RunningBro
             await client.send(destination, "order 1", headers={"x-order": "1"}, receipt=True)
             message = await orders.get(timeout=WAIT)
             assert (message.text, message.headers["x-order"]) == ("order 1", "1")
-            assert unacked(stomp_broker, destination) == 1
+            assert stomp_broker.unacked(destination) == 1
             await orders.ack(message, receipt=True)
-            assert unacked(stomp_broker, destination) == 0
+            assert stomp_broker.unacked(destination) == 0
         await broker_until(stomp_broker, lambda broker: not broker.connections())
 
     run(scenario())
@@ -105,9 +95,9 @@ def test_blocking_client_round_trip(stomp_broker: RunningBroker) -> None:
         client.send(destination, b"\x00job\x00", receipt=True)
         job = work.get(timeout=WAIT)
         assert job.body == b"\x00job\x00"
-        assert unacked(stomp_broker, destination) == 1
+        assert stomp_broker.unacked(destination) == 1
         work.ack(job, receipt=True)
-        assert unacked(stomp_broker, destination) == 0
+        assert stomp_broker.unacked(destination) == 0
     stomp_broker.wait_until(lambda broker: not broker.connections(), WAIT)
     assert stomp_broker.held(destination) == ()
 
@@ -175,7 +165,7 @@ def test_connections_show_login_version_and_subscriptions(stomp_broker: RunningB
             assert (news.id, news.destination, news.ack) == ("news", "/topic/news", "auto")
 
             await work.ack(first, receipt=True)
-            assert unacked(stomp_broker, destination) == 1
+            assert stomp_broker.unacked(destination) == 1
 
             async with alice.transaction() as tx:
                 [info] = [i for i in stomp_broker.connections() if i.login == "alice"]
@@ -215,7 +205,7 @@ def test_a_cut_connection_is_renewed_and_the_unacked_message_comes_again(
             await client.send(destination, "before", receipt=True)
             before = await work.get(timeout=WAIT)
             assert before.text == "before" and "redelivered" not in before.headers
-            assert unacked(stomp_broker, destination) == 1
+            assert stomp_broker.unacked(destination) == 1
 
             stomp_broker.cut()
             await event_seen(events, "lost")
@@ -233,7 +223,7 @@ def test_a_cut_connection_is_renewed_and_the_unacked_message_comes_again(
             await work.ack(before)  # from the old session: the client leaves it alone
             await work.ack(again)
             await work.ack(after, receipt=True)
-            assert unacked(stomp_broker, destination) == 0
+            assert stomp_broker.unacked(destination) == 0
         assert events == ["connected", "lost", "reconnected", "closed"]
 
     run(scenario())
@@ -375,7 +365,7 @@ def test_the_client_over_websocket(stomp_broker: RunningBroker) -> None:
             assert (first.body, second.body) == (b"\x00binary\x00", b"text")
             await work.ack(first)
             await work.ack(second, receipt=True)
-            assert unacked(stomp_broker, destination) == 0
+            assert stomp_broker.unacked(destination) == 0
             peers = sorted(info.peer for info in stomp_broker.connections())
             assert len(peers) == 2 and peers[1].startswith("ws ")
 

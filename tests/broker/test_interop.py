@@ -36,19 +36,9 @@ def queue() -> str:
     return f"/queue/interop-{uuid.uuid4().hex[:8]}"
 
 
-def unacked(broker: RunningBroker, destination: str) -> int:
-    """Deliveries of `destination` not yet settled, over every connection."""
-    return sum(
-        subscription.unacked
-        for connection in broker.connections()
-        for subscription in connection.subscriptions
-        if subscription.destination == destination
-    )
-
-
 def settled(destination: str) -> Callable[[RunningBroker], bool]:
     """Whether nothing of `destination` waits in the queue or for an ACK."""
-    return lambda broker: not broker.held(destination) and unacked(broker, destination) == 0
+    return lambda broker: not broker.held(destination) and broker.unacked(destination) == 0
 
 
 def gone(broker: RunningBroker) -> bool:
@@ -255,7 +245,7 @@ def test_stomppy_client_individual_ack_and_nack(stomp_broker: RunningBroker, ver
         assert all(f.headers["content-type"] == "text/plain" for f in frames)
         assert len({f.headers["message-id"] for f in frames}) == 4
         assert ("ack" in frames[0].headers) == (version == "1.2")
-        assert unacked(stomp_broker, destination) == 4
+        assert stomp_broker.unacked(destination) == 4
 
         connection.ack(*tag(frames[0], version))
         connection.nack(*tag(frames[1], version))  # requeued: it comes again
@@ -265,7 +255,7 @@ def test_stomppy_client_individual_ack_and_nack(stomp_broker: RunningBroker, ver
         connection.ack(*tag(frames[3], version))
         connection.ack(*tag(again, version), receipt="settled")
         recorder.receipt("settled")
-        assert unacked(stomp_broker, destination) == 0
+        assert stomp_broker.unacked(destination) == 0
         assert stomp_broker.held(destination) == ()
         [dead] = stomp_broker.held(DEAD)
         assert dead.body == b"m2"
@@ -304,7 +294,7 @@ def test_stomppy_transaction(stomp_broker: RunningBroker, version: str) -> None:
         connection.send(destination, b"", headers={"receipt": "aborted"})
         recorder.receipt("aborted")
         assert recorder.message().body == b""
-        assert unacked(stomp_broker, destination) == 2
+        assert stomp_broker.unacked(destination) == 2
         unsubscribe_stomppy(stomp_broker, connection, recorder)
         back = stomp_broker.held(destination)
         assert [(m.body, m.redelivered) for m in back] == [
@@ -347,13 +337,13 @@ def test_stomppy_stomp_1_0_cumulative_ack(stomp_broker: RunningBroker) -> None:
             connection.send(destination, f"m{n}".encode())
         frames = [recorder.message() for _ in range(3)]
         assert [f.body for f in frames] == [b"m0", b"m1", b"m2"]
-        assert unacked(stomp_broker, destination) == 3
+        assert stomp_broker.unacked(destination) == 3
         connection.ack(*tag(frames[1], "1.0"), receipt="two")  # m0 and m1
         recorder.receipt("two")
-        assert unacked(stomp_broker, destination) == 1
+        assert stomp_broker.unacked(destination) == 1
         connection.ack(*tag(frames[2], "1.0"), receipt="three")
         recorder.receipt("three")
-        assert unacked(stomp_broker, destination) == 0
+        assert stomp_broker.unacked(destination) == 0
         recorder.nothing_more()
     finally:
         close_stomppy(connection)
@@ -460,7 +450,7 @@ async def stompman_round_trip(broker: RunningBroker, *, websocket: bool) -> None
         assert [f.body for f in got] == [b"m0", b"m1", b"m2"]
         assert [header(f, "x-n") for f in got] == ["0", "1", "2"]
         assert {f.headers["subscription"] for f in got} == {subscription.id}
-        assert unacked(broker, destination) == 3
+        assert broker.unacked(destination) == 3
 
         await got[0].ack()
         await got[1].nack()  # requeued: it comes again

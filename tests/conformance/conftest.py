@@ -9,16 +9,15 @@ in `wire.py`; the embedded broker's fields say which of them it follows.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import pytest
 
 from stompmodels import HeartBeat
-from tests.integration._brokers import ACTIVEMQ, RABBITMQ, Broker, ensure
+from stompmodels.testing import running_broker
+from tests.integration._brokers import ACTIVEMQ, RABBITMQ, Broker, BrokerGate
 
 NO_HEART_BEAT: Final = HeartBeat(0, 0)
 
@@ -203,25 +202,6 @@ REAL: Final[dict[str, tuple[Broker, Target]]] = {
 }
 
 
-class BrokerGate:
-    """Checks (and starts) each real broker once per session and remembers what went wrong
-    (the logic of tests/integration/conftest.py's gate)."""
-
-    def __init__(self) -> None:
-        self._problems: dict[Broker, str | None] = {}
-
-    def require(self, broker: Broker) -> Broker:
-        if broker not in self._problems:
-            self._problems[broker] = ensure(broker)
-        problem = self._problems[broker]
-        if problem is not None:
-            reason = f"{broker.name} is not available on {broker.host}:{broker.port}: {problem}"
-            if os.environ.get("CI", "").strip().lower() == "true":
-                pytest.fail(reason)
-            pytest.skip(reason)
-        return broker
-
-
 @pytest.fixture(scope="session")
 def conformance_gate() -> BrokerGate:
     return BrokerGate()
@@ -230,18 +210,8 @@ def conformance_gate() -> BrokerGate:
 @pytest.fixture(scope="session")
 def embedded_broker() -> Iterator[Target]:
     """The embedded broker, one for the whole session, as a Target."""
-    try:
-        from stompmodels.testing import running_broker
-    except ImportError as exc:
-        pytest.fail(
-            f"the embedded broker cannot be imported (stompmodels.testing.running_broker): "
-            f"{exc!r}; run the real brokers alone with -k 'not embedded'"
-        )
-    context: AbstractContextManager[Any] = running_broker(
-        users=EMBEDDED_USERS, heart_beat=EMBEDDED_HEART_BEAT
-    )
-    with context as running:
-        yield replace(EMBEDDED_TARGET, host=str(running.host), port=int(running.port))
+    with running_broker(users=EMBEDDED_USERS, heart_beat=EMBEDDED_HEART_BEAT) as running:
+        yield replace(EMBEDDED_TARGET, host=running.host, port=running.port)
 
 
 @pytest.fixture(

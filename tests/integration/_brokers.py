@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
+import pytest
+
 LOOPBACK: Final = "127.0.0.1"
 CONNECT_TIMEOUT: Final = 1.0  # seconds for the reachability probe
 START_TIMEOUT: Final = 240.0  # seconds for a start script (it installs on a fresh machine)
@@ -111,3 +113,24 @@ def prepare_vhost(vhost: str) -> None:
 def cut_vhost_connections(vhost: str) -> None:
     """Make RabbitMQ drop every connection to `vhost` (as a broker restart would)."""
     assert rabbitmqctl("close_all_connections", "--vhost", vhost, "cut by a reconnect test") == 0
+
+
+class BrokerGate:
+    """Checks (and starts) each broker once per session, and remembers what went wrong: a
+    broker that stays down skips its tests, or fails them when the environment says
+    ``CI=true``."""
+
+    def __init__(self) -> None:
+        self._problems: dict[Broker, str | None] = {}
+
+    def require(self, broker: Broker) -> Broker:
+        """`broker`, once it answers (else the test is skipped or failed)."""
+        if broker not in self._problems:
+            self._problems[broker] = ensure(broker)
+        problem = self._problems[broker]
+        if problem is not None:
+            reason = f"{broker.name} is not available on {broker.host}:{broker.port}: {problem}"
+            if os.environ.get("CI", "").strip().lower() == "true":
+                pytest.fail(reason)
+            pytest.skip(reason)
+        return broker

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from ._brokers import ACTIVEMQ
+from ._brokers import ACTIVEMQ, BrokerGate
 from ._private_activemq import PrivateActiveMQ, unavailable
 from ._tls_certs import Certificates, make_pki, openssl_missing
-from .conftest import BrokerGate
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,7 @@ from stompmodels._client.url import parse_url
 from stompmodels.blocking import Backoff, BrokerURL, Client, ConnectionEvent, ConnectionLost
 
 from ._brokers import RABBITMQ as RABBITMQ_BROKER
-from ._brokers import cut_vhost_connections, prepare_vhost
-from .conftest import BrokerGate
+from ._brokers import BrokerGate, cut_vhost_connections, prepare_vhost
 
 # A vhost of our own, so cutting its connections leaves every other client alone.
 VHOST = "stompmodels-reconnect-blocking"

@@ -15,6 +15,7 @@ from typing import Final
 
 import pytest
 
+from ._brokers import BrokerGate
 from ._fault_stream import (
     ClientKind,
     StreamProgress,
@@ -23,7 +24,6 @@ from ._fault_stream import (
     run_stream,
     subscribe_headers,
 )
-from .conftest import BrokerGate
 from .conftest_private import PrivateBroker, private_activemq
 
 COUNT = 2000

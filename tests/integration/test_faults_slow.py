@@ -16,7 +16,7 @@ import pytest
 
 from stompmodels import AckMode
 
-from ._brokers import BROKERS, Broker
+from ._brokers import BROKERS, Broker, BrokerGate
 from ._fault_slow import (
     TIMEOUT,
     SlowConsumer,
@@ -27,7 +27,6 @@ from ._fault_slow import (
     take_slowly,
 )
 from ._fault_stream import ClientKind
-from .conftest import BrokerGate
 
 QUEUED: Final = 20_000
 SIZE: Final = 1024

@@ -38,8 +38,7 @@ from pydantic import BaseModel, ValidationError
 from stompmodels import Connect, ProtocolError, aio, blocking, parse_frame
 from stompmodels._client.url import parse_url
 
-from ._brokers import RABBITMQ, Broker, rabbitmqctl
-from .conftest import BrokerGate
+from ._brokers import RABBITMQ, Broker, BrokerGate, rabbitmqctl
 
 Transport = Literal["aio", "blocking"]
 TRANSPORTS: Final[tuple[Transport, ...]] = ("aio", "blocking")

@@ -22,8 +22,8 @@ from stompmodels import aio, blocking
 from stompmodels.aio import ConnectionLost
 from tests.test_cli import run_cli
 
+from ._brokers import BrokerGate
 from ._tls_relay import TlsRelay
-from .conftest import BrokerGate
 from .conftest_private import PrivateBroker, private_activemq
 
 TIMEOUT = 10.0

@@ -21,8 +21,7 @@ from stompmodels import State, Version
 from stompmodels.ws import Client, ConnectionLost, Subscription, WebSocketStream
 
 from . import test_aio_brokers as tcp_scenarios
-from ._brokers import RABBITMQ_WS, Broker
-from .conftest import BrokerGate
+from ._brokers import RABBITMQ_WS, Broker, BrokerGate
 
 # The TCP scenarios that take `broker`, collected again in this module (so with this module's
 # `broker` fixture); those written for one named broker or for a local fake server are not.
