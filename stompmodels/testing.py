@@ -79,7 +79,7 @@ class RunningBroker:
         self._thread = threading.Thread(
             target=self._loop.run_until_complete,
             args=(run(),),
-            name="stompmodels-broker",
+            name="embedded-stomp-broker",
             daemon=True,
         )
         self._thread.start()

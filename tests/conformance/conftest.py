@@ -207,9 +207,9 @@ def conformance_gate() -> BrokerGate:
     return BrokerGate()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def embedded_broker() -> Iterator[Target]:
-    """The embedded broker, one for the whole session, as a Target."""
+    """The embedded broker, one for the suite (stopped when it ends), as a Target."""
     with running_broker(users=EMBEDDED_USERS, heart_beat=EMBEDDED_HEART_BEAT) as running:
         yield replace(EMBEDDED_TARGET, host=running.host, port=running.port)
 
