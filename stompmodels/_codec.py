@@ -201,6 +201,17 @@ def _unescape(
 ) -> str:
     """`text` with its escapes replaced: the value of `header`, or with `line`, the name on
     that line (the error says which; it is made only when raised)."""
+    result = unescaped(text, version)
+    if result is None:
+        # STOMP 1.2 "Value Encoding": undefined escape sequences MUST be treated as fatal.
+        what = f"header {header!r}" if line is None else f"header name on line {line}"
+        raise ProtocolError(f"{command} frame: undefined escape sequence in {what}")
+    return result
+
+
+def unescaped(text: str, version: Version) -> str | None:
+    """`text` with the escapes of `version` (1.1 or 1.2) replaced; None if it holds an
+    undefined one."""
     if "\\\\" in text:
         # NUL cannot occur in a head (parse_head refuses it), so it can stand in for "\\"
         # while the other sequences are replaced.
@@ -210,9 +221,7 @@ def _unescape(
     if version == "1.2":
         result = result.replace("\\r", "\r")
     if "\\" in result:  # any backslash left over starts an undefined escape
-        # STOMP 1.2 "Value Encoding": undefined escape sequences MUST be treated as fatal.
-        what = f"header {header!r}" if line is None else f"header name on line {line}"
-        raise ProtocolError(f"{command} frame: undefined escape sequence in {what}")
+        return None
     return result.replace("\0", "\\") if "\\\\" in text else result
 
 
@@ -275,11 +284,12 @@ class HeadShape:
     `parse_head` gives for it (the values in the order of `names`), or None.
     """
 
-    __slots__ = ("_escaped", "_fullmatch", "command", "length_index", "names")
+    __slots__ = ("_escaped", "_fullmatch", "command", "length_index", "names", "version")
 
-    def __init__(self, command: str, names: tuple[str, ...]) -> None:
+    def __init__(self, command: str, names: tuple[str, ...], version: Version = "1.2") -> None:
         self.command = command
         self.names = names
+        self.version: Version = version
         self._escaped = command not in UNESCAPED_COMMANDS
         self.length_index = names.index("content-length") if "content-length" in names else None
         pattern = re.escape(command) + "".join(f"\n{re.escape(name)}:(.*)" for name in names)
@@ -287,35 +297,40 @@ class HeadShape:
 
     def read(self, head: bytes | bytearray) -> tuple[str, ...] | None:
         """The header values of `head`, if it has this shape and `parse_head` takes it without
-        a doubt: no CR (an EOL, or refused), no NUL, no escape but `\\c` (ActiveMQ writes its
-        ids so); in a version other than 1.0 (values stripped), and with no more than
-        max_headers (the caller sees to both)."""
+        a doubt: no CR (an EOL, or refused), no NUL, no undefined escape; in `version`, which
+        is not 1.0 (values stripped), and with no more than max_headers (the caller sees to
+        both)."""
         try:
             text = head.decode()
         except UnicodeDecodeError:
             return None
         if "\r" in text or "\0" in text:
             return None
+        match = self._fullmatch(text)
+        if match is None:
+            return None
+        values: tuple[str, ...] = match.groups()
         if "\\" in text:
+            # The command and names hold no backslash (`head_shape`), and an escape holds no
+            # ":" or LF: the match found the lines and values parse_head would.
             if not self._escaped:
                 return None
-            # The command and names hold no backslash (`head_shape`) and no line break is
-            # made: the match then gives each value unescaped, in one replace for the head.
-            text = text.replace("\\c", ":")
-            if "\\" in text:
-                return None  # another escape (or "\\\\" met a "c"): parse_head judges
-        match = self._fullmatch(text)
-        return None if match is None else match.groups()
+            version = self.version
+            found = [unescaped(value, version) if "\\" in value else value for value in values]
+            if None in found:
+                return None  # parse_head names the undefined escape
+            values = tuple(found)  # type: ignore[arg-type]  # no None left
+        return values
 
 
-def head_shape(command: str, headers: dict[str, str]) -> HeadShape | None:
-    """The shape of a head that `parse_head` read as `command` and `headers` (in a version
-    other than 1.0), or None if a name may have been unescaped (its wire text differs)."""
+def head_shape(command: str, headers: dict[str, str], version: Version) -> HeadShape | None:
+    """The shape of a head that `parse_head` read as `command` and `headers` (in `version`,
+    not 1.0), or None if a name may have been unescaped (its wire text differs)."""
     names = tuple(headers)
     text = "\n".join(names)
     if ":" in text or "\\" in text or "\r" in text:
         return None
-    return HeadShape(command, names)
+    return HeadShape(command, names, version)
 
 
 def _header_loop(command: str, lines: list[str], version: Version, escaped: bool) -> dict[str, str]:

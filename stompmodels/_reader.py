@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import re
+from typing import Final, NamedTuple
 
 from ._codec import HeadShape, head_shape, parse_head
 from ._errors import ProtocolError
@@ -11,7 +12,12 @@ from ._spec import BODY_COMMANDS_BY_VERSION, COMMANDS_BY_VERSION, Version
 
 WINDOW = 512  # bytes searched for the end of a head before the search widens
 _SMALL_BODY = 16 * 1024  # copied twice (slice, bytes) faster than through a memoryview
-_MAX_SHAPES = 32  # head shapes a reader remembers (the peer picks them)
+_MAX_SHAPES = 128  # head shapes a reader remembers (the peer picks them)
+_WINDOW_HEADS = 512  # heads looked up between two judgements of the shapes' worth:
+_WORTH = _WINDOW_HEADS // 4  # with fewer known than this (a key costs a fifth of a parse)...
+_PAUSE = 4096  # ...no head is looked up for this many (a stream of ever-new heads)
+_NAMES_OF: Final = re.compile(rb":[^\n]*").sub  # a head without its values: its shape's key
+_UNSHAPED: Final = HeadShape("", ())  # a key whose heads have no shape (`head_shape`)
 _ONCE = frozenset({"CONNECT", "STOMP", "CONNECTED"})  # once a session: no shape to learn
 _new_tuple = tuple.__new__  # a NamedTuple's own __new__ is a Python function
 
@@ -40,9 +46,12 @@ class FrameReader:
     """
 
     def __init__(self, version: Version, limits: Limits) -> None:
-        # Head shapes seen (None: once), and the one to try first by a head's first byte.
-        self._known: dict[tuple[str, ...], HeadShape | None] = {}
-        self._shapes: dict[int, HeadShape] = {}
+        # Head shapes by their key (the head without its values): None when seen once.
+        self._shapes: dict[bytes, HeadShape | None] = {}
+        self._keyed: tuple[int, bytes] | None = None  # (start, key) of a head looked up
+        self._looked = 0  # heads looked up since the last judgement
+        self._found = 0  # of which had a known shape
+        self._pause = 0  # heads still to read without looking for their shape
         self._version = version
         self._body_commands = BODY_COMMANDS_BY_VERSION[version]
         self.limits = limits
@@ -67,7 +76,6 @@ class FrameReader:
         self._version = version
         self._body_commands = BODY_COMMANDS_BY_VERSION[version]
         # Learn afresh: 1.0 has no shapes (its values are stripped; `HeadShape.read` assumes not).
-        self._known.clear()
         self._shapes.clear()
 
     @property
@@ -79,7 +87,6 @@ class FrameReader:
     def limits(self, limits: Limits) -> None:
         self._limits = limits
         # Learn afresh: no shape may have more than max_headers (`HeadShape.read` assumes not).
-        self._known.clear()
         self._shapes.clear()
         # Derived once, not per frame: a head up to this size needs no per-line check, and a
         # content-length with more significant digits than this cannot fit.
@@ -117,28 +124,26 @@ class FrameReader:
         else may hold a fault (see each None below) is left to `next_parts`, which checks it."""
         buf = self._buf
         start = self._start
-        if self._head is not None or self._crlf_heads or self._scanned > start:
+        if self._head is not None or self._crlf_heads or self._scanned > start or self._pause:
             # A head read already; or shortcuts: a CRLF stream (read would refuse its heads),
-            # bytes searched already (`next_parts` goes on from where it stopped).
+            # bytes searched already (`next_parts` goes on from where it stopped), shapes not
+            # looked up for now (`_shape_of`).
             return None
         end = len(buf)
         if start < end and buf[start] == 0x0A:  # one EOL after a frame (a heart-beat)
             start += 1
         if start >= end:
             return None
-        shape = self._shapes.get(buf[start])
+        head_end = buf.find(b"\n\n", start, start + WINDOW)
+        if head_end <= start or head_end - start > self._short_head:
+            return None
+        head = buf[start:head_end]
+        shape = self._shape_of(head, start)
         if shape is None or shape.length_index is None:
             return None
-        head_end = buf.find(b"\n\n", start, start + WINDOW)
-        if head_end < 0 or head_end - start > self._short_head:
-            return None
-        values = shape.read(buf[start:head_end])  # refuses a CR (an EOL, or bad)
+        values = shape.read(head)  # refuses a CR (an EOL, or bad)
         if values is None:
-            # Another shape: read it as a new head, and try this shape no more until it is
-            # seen again (`_learn`): in a stream of varied heads, a shape that misses twice
-            # per head costs more than parsing.
-            del self._shapes[buf[start]]
-            return None
+            return None  # `next_parts` reads it, and names its fault if it has one
         text = values[shape.length_index]
         if not (text.isdigit() and text.isascii() and len(text) <= self._length_digits):
             return None
@@ -236,10 +241,8 @@ class FrameReader:
             head = buf[start:head_end]
         if head_end - start > self._short_head:
             self._check_long_head(start, head_end)
-        shape = self._shapes.get(head[0])  # a head starts with a command, never empty
+        shape = self._shape_of(head, start)
         values = None if shape is None else shape.read(head)
-        if shape is not None and values is None:
-            del self._shapes[head[0]]  # as in `next_shaped`
         if shape is None or values is None:
             command, headers, text = self._parse(head, start)
         else:
@@ -378,24 +381,48 @@ class FrameReader:
             command, headers = parse_head(head, self._version, self._max_headers)
         except ProtocolError as exc:
             raise exc.shifted(self._base + start) from None
-        if self._version != "1.0" and command not in _ONCE:
-            self._learn(head[0], command, headers)
+        keyed = self._keyed
+        if keyed is not None and keyed[0] == start and command not in _ONCE:
+            self._learn(keyed[1], command, headers)
         return command, headers, headers.get("content-length")
 
-    def _learn(self, first: int, command: str, headers: dict[str, str]) -> None:
-        """Note the shape of a head; from its second sighting, heads that start with the same
-        byte are first read as that shape (compiling one costs a few dozen heads' parsing)."""
-        key = (command, *headers)
-        known = self._known
-        if key not in known:
-            if len(known) < _MAX_SHAPES:
-                known[key] = None
-            return
-        shape = known[key]
-        if shape is None:
-            shape = known[key] = head_shape(command, headers)
-        if shape is not None:
-            self._shapes[first] = shape
+    def _shape_of(self, head: bytes | bytearray, start: int) -> HeadShape | None:
+        """The shape to read the head at `start` by, if one is known; its key is kept for
+        `_learn` either way. In a stream of ever-new heads, keys are not looked for a while
+        (the pause counts the heads `_read_head` reads)."""
+        keyed = self._keyed
+        if keyed is not None and keyed[0] == start:
+            # `next_shaped` looked this head up, and found no shape it could read it by.
+            shape = self._shapes.get(keyed[1])
+            return None if shape is _UNSHAPED else shape
+        if self._pause:
+            self._pause -= 1
+            self._keyed = None
+            return None
+        if self._version == "1.0":
+            return None  # no shapes: its values are stripped
+        key = _NAMES_OF(b"", head)
+        self._keyed = (start, key)
+        shape = self._shapes.get(key)
+        self._looked += 1
+        if self._looked == _WINDOW_HEADS:
+            if self._found < _WORTH:
+                self._pause = _PAUSE
+            self._looked = self._found = 0
+        if shape is None or shape is _UNSHAPED:
+            return None
+        self._found += 1
+        return shape
+
+    def _learn(self, key: bytes, command: str, headers: dict[str, str]) -> None:
+        """Note the shape of a head under its key; from its second sighting, heads of that
+        key are first read as that shape (compiling one costs a few dozen heads' parsing)."""
+        shapes = self._shapes
+        if key not in shapes:
+            if len(shapes) < _MAX_SHAPES:
+                shapes[key] = None
+        elif shapes[key] is None:
+            shapes[key] = head_shape(command, headers, self._version) or _UNSHAPED
 
     def _compact(self) -> None:
         """Drop consumed bytes, once per call that needs more data (amortised O(1) per byte)."""

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stompmodels import Frame, FrameDecoder, Limits, Message, ProtocolError, Version
+from stompmodels import Frame, FrameDecoder, Limits, Message, ProtocolError, Version, _reader
+from stompmodels._codec import parse_head
 
 NAMES = ("destination", "message-id", "subscription", "x-custom", "ack")
 # Heads whose values take the shape path (no backslash, no CR), and heads with what else
@@ -89,8 +90,9 @@ def test_shapes_are_used_and_a_different_head_still_decodes() -> None:
 
 
 def test_activemq_ids_take_the_shape_path_and_other_escapes_do_not_go_astray() -> None:
-    """`\\c` alone is unescaped by the shape path; an escaped backslash before a `c`, or any
-    other escape, goes to the general parser, which gives the same values or errors."""
+    """Every escape is unescaped on the shape path as the general parser does it, an escaped
+    backslash before a `c` included; an undefined escape goes to the general parser, which
+    names it."""
     ids = ("ID\\cvm-1\\c7", "a\\\\cb", "a\\nb", "a\\\\b", "a\\xb")
     for trap in ids:
         wire = frame_bytes(("/queue/a", trap, "s", "x", "ID\\cvm\\c1"), b"", True)
@@ -211,3 +213,54 @@ def test_a_body_on_a_frame_that_cannot_have_one_is_refused_on_the_shape_path() -
     with pytest.raises(ProtocolError, match="RECEIPT frames cannot have a body") as caught:
         decoder.feed(odd)
     assert caught.value.offset == 3 * len(routine)
+
+
+def test_many_shapes_of_one_command_are_each_read_by_their_shape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A broker's heads differ in which optional headers they carry, and in their order: every
+    such shape is learnt (not one per first byte), so after two sightings of each, no head is
+    parsed again, escaped values included."""
+    parsed: list[bytes] = []
+    real = parse_head
+
+    def counting(head: bytes | bytearray, version: Version, most: int) -> object:
+        parsed.append(bytes(head))
+        return real(head, version, most)
+
+    monkeypatch.setattr(_reader, "parse_head", counting)
+    extras = [("redelivered", "true"), ("x-a", "a\\nb"), ("x-b", "c\\cd"), ("x-c", "e\\\\f")]
+    shapes = [list(order) for size in (0, 1, 2) for order in itertools.permutations(extras, size)]
+    wires = []
+    for number, extra in enumerate(shapes * 4):
+        lines = [f"destination:/queue/a\nmessage-id:m-{number}\nsubscription:s"]
+        lines += [f"{name}:{value}" for name, value in extra]
+        wires.append(("MESSAGE\n" + "\n".join([*lines, "content-length:2"]) + "\n\n").encode())
+    stream = b"".join(wire + b"hi\0" for wire in wires)
+    frames = FrameDecoder("1.2").feed(stream)
+    assert len(parsed) == 2 * len(shapes)
+    assert len(frames) == len(wires)
+    assert all(same(f, alone(w + b"hi\0", "1.2")) for f, w in zip(frames, wires, strict=True))
+
+
+def test_a_stream_of_ever_new_heads_stops_looking_their_shapes_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When few heads have a known shape, the reader stops computing their keys for a while
+    (a key costs about a fifth of a parse), then looks again."""
+    keyed: list[int] = []
+    real = _reader._NAMES_OF
+
+    def counting(blank: bytes, head: bytes | bytearray) -> bytes:
+        keyed.append(1)
+        return real(blank, head)
+
+    monkeypatch.setattr(_reader, "_NAMES_OF", counting)
+    count = _reader._WINDOW_HEADS + _reader._PAUSE + 100
+    stream = b"".join(
+        f"MESSAGE\ndestination:/q\nmessage-id:{n}\nsubscription:s\nx-{n}:v\n\n\0".encode()
+        for n in range(count)
+    )
+    frames = FrameDecoder("1.2").feed(stream)
+    assert len(frames) == count
+    assert len(keyed) == _reader._WINDOW_HEADS + 100
