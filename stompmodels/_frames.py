@@ -40,15 +40,18 @@ class BodyFrame(FrameModel):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        if self.headers:
-            check_custom_headers(self.headers, self.wire_fields)
-        body = self.body
-        if self.content_length is None:
+        # Read through __dict__: an attribute of a model is looked up on its classes first.
+        values = self.__dict__
+        if values["headers"]:
+            check_custom_headers(values["headers"], self.wire_fields)
+        body = values["body"]
+        length = values["content_length"]
+        if length is None:
             # STOMP 1.2 "Body": a body with NUL octets needs content-length to be framed.
             given = self.__pydantic_fields_set__  # model_fields_set, without its property
             if body and ("content_length" not in given or b"\0" in body):
-                object.__setattr__(self, "content_length", len(body))
-        elif self.content_length != len(body):
+                values["content_length"] = len(body)
+        elif length != len(body):
             raise ValueError("content-length does not match the body's length")
         return self
 

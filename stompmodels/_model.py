@@ -240,8 +240,12 @@ class FrameModel(BaseModel):
             if version not in VERSIONS:
                 raise ValueError(f"unknown STOMP version {version!r}")
             raise ValueError(self.version_problem(version))
-        # wire_headers, and the same as "name:value" lines, which most frames send as they are.
-        pairs, lines = [], []
+        # wire_headers; without custom headers, also as "name:value" lines, which frames of typed
+        # headers alone mostly send as they are. Custom values often need escaping (ids and
+        # URLs with colons): `frame_bytes` escapes all in one pass, so lines would be wasted.
+        pairs = []
+        custom = values["headers"]
+        lines: list[str] | None = None if custom else []
         for name, wire in plan.header_fields:
             value = values[name]
             if value is not None:
@@ -250,12 +254,12 @@ class FrameModel(BaseModel):
                     if value is None:
                         continue
                 pairs.append((wire, value))
-                lines.append(f"{wire}:{value}")
-        custom = values["headers"]
-        if custom:
-            pairs.extend(custom.items())
-            lines.extend(map(":".join, custom.items()))
+                if lines is not None:
+                    lines.append(f"{wire}:{value}")
         command, body = values["command"], values.get("body", b"")
+        if lines is None:
+            pairs.extend(custom.items())
+            return frame_bytes(command, pairs, body, version)
         data = encode_plain(command, lines, body, version)
         return data if data is not None else frame_bytes(command, pairs, body, version)
 
