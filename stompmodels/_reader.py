@@ -124,10 +124,16 @@ class FrameReader:
         else may hold a fault (see each None below) is left to `next_parts`, which checks it."""
         buf = self._buf
         start = self._start
-        if self._head is not None or self._crlf_heads or self._scanned > start or self._pause:
+        if (
+            self._head is not None
+            or self._crlf_heads
+            or self._scanned > start
+            or self._pause
+            or self._version == "1.0"
+        ):
             # A head read already; or shortcuts: a CRLF stream (read would refuse its heads),
             # bytes searched already (`next_parts` goes on from where it stopped), shapes not
-            # looked up for now (`_shape_of`).
+            # looked up for now (`_shape_of`), none in STOMP 1.0.
             return None
         end = len(buf)
         if start < end and buf[start] == 0x0A:  # one EOL after a frame (a heart-beat)
@@ -138,9 +144,14 @@ class FrameReader:
         if head_end <= start or head_end - start > self._short_head:
             return None
         head = buf[start:head_end]
-        shape = self._shape_of(head, start)
-        if shape is None or shape.length_index is None:
+        key = _NAMES_OF(b"", head)  # `_shape_of`, inline
+        shape = self._shapes.get(key)
+        self._looked += 1
+        if shape is None or shape.length_index is None:  # unknown, unshaped, or no length
+            self._keyed = (start, key)
+            self._judge()
             return None
+        self._found += 1
         values = shape.read(head)  # refuses a CR (an EOL, or bad)
         if values is None:
             return None  # `next_parts` reads it, and names its fault if it has one
@@ -405,14 +416,19 @@ class FrameReader:
         self._keyed = (start, key)
         shape = self._shapes.get(key)
         self._looked += 1
-        if self._looked == _WINDOW_HEADS:
-            if self._found < _WORTH:
-                self._pause = _PAUSE
-            self._looked = self._found = 0
         if shape is None or shape is _UNSHAPED:
+            self._judge()
             return None
         self._found += 1
         return shape
+
+    def _judge(self) -> None:
+        """After a head of no known shape: once a window of heads is looked up, pause the
+        lookups if few had a shape."""
+        if self._looked >= _WINDOW_HEADS:
+            if self._found < _WORTH:
+                self._pause = _PAUSE
+            self._looked = self._found = 0
 
     def _learn(self, key: bytes, command: str, headers: dict[str, str]) -> None:
         """Note the shape of a head under its key; from its second sighting, heads of that
