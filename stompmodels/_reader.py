@@ -13,6 +13,7 @@ from ._spec import BODY_COMMANDS_BY_VERSION, COMMANDS_BY_VERSION, Version
 WINDOW = 512  # bytes searched for the end of a head before the search widens
 _SMALL_BODY = 16 * 1024  # copied twice (slice, bytes) faster than through a memoryview
 _MAX_SHAPES = 128  # head shapes a reader remembers (the peer picks them)
+_RUN = 4  # heads in a row of one shape before it is tried first
 _WINDOW_HEADS = 512  # heads looked up between two judgements of the shapes' worth:
 _WORTH = _WINDOW_HEADS // 4  # with fewer known than this (a key costs a fifth of a parse)...
 _PAUSE = 4096  # ...no head is looked up for this many (a stream of ever-new heads)
@@ -49,6 +50,9 @@ class FrameReader:
         # Head shapes by their key (the head without its values): None when seen once.
         self._shapes: dict[bytes, HeadShape | None] = {}
         self._keyed: tuple[int, bytes] | None = None  # (start, key) of a head looked up
+        self._previous: HeadShape | None = None  # the shape of the last head read by one
+        self._repeated: HeadShape | None = None  # a shape the last heads repeated
+        self._run = 0  # how many heads in a row had the shape `_previous`
         self._looked = 0  # heads looked up since the last judgement
         self._found = 0  # of which had a known shape
         self._pause = 0  # heads still to read without looking for their shape
@@ -76,7 +80,7 @@ class FrameReader:
         self._version = version
         self._body_commands = BODY_COMMANDS_BY_VERSION[version]
         # Learn afresh: 1.0 has no shapes (its values are stripped; `HeadShape.read` assumes not).
-        self._shapes.clear()
+        self._forget_shapes()
 
     @property
     def limits(self) -> Limits:
@@ -87,7 +91,7 @@ class FrameReader:
     def limits(self, limits: Limits) -> None:
         self._limits = limits
         # Learn afresh: no shape may have more than max_headers (`HeadShape.read` assumes not).
-        self._shapes.clear()
+        self._forget_shapes()
         # Derived once, not per frame: a head up to this size needs no per-line check, and a
         # content-length with more significant digits than this cannot fit.
         self._short_head = min(limits.max_header_line, limits.max_head_size)
@@ -144,15 +148,30 @@ class FrameReader:
         if head_end <= start or head_end - start > self._short_head:
             return None
         head = buf[start:head_end]
-        key = _NAMES_OF(b"", head)  # `_shape_of`, inline
-        shape = self._shapes.get(key)
-        self._looked += 1
-        if shape is None or shape.length_index is None:  # unknown, unshaped, or no length
-            self._keyed = (start, key)
-            self._judge()
-            return None
-        self._found += 1
-        values = shape.read(head)  # refuses a CR (an EOL, or bad)
+        shape = self._repeated
+        values = None if shape is None else shape.read(head)
+        if values is None:
+            self._repeated = None
+            key = _NAMES_OF(b"", head)  # `_shape_of`, inline
+            shape = self._shapes.get(key)
+            self._looked += 1
+            if shape is None or shape.length_index is None:  # unknown, unshaped, or no length
+                self._keyed = (start, key)
+                self._repeated = self._previous = None
+                self._run = 0
+                self._judge()
+                return None
+            self._found += 1
+            # A shape found _RUN times in a row is tried first from then on, without a key: a
+            # subscription's messages mostly repeat one shape (a broker's mixed heads seldom do).
+            if shape is self._previous:
+                self._run += 1
+                if self._run >= _RUN:
+                    self._repeated = shape
+            else:
+                self._previous, self._run = shape, 1
+            values = shape.read(head)  # refuses a CR (an EOL, or bad)
+        assert shape is not None and shape.length_index is not None  # (both checked above)
         if values is None:
             return None  # `next_parts` reads it, and names its fault if it has one
         text = values[shape.length_index]
@@ -396,6 +415,11 @@ class FrameReader:
         if keyed is not None and keyed[0] == start and command not in _ONCE:
             self._learn(keyed[1], command, headers)
         return command, headers, headers.get("content-length")
+
+    def _forget_shapes(self) -> None:
+        self._shapes.clear()
+        self._previous = self._repeated = None
+        self._run = 0
 
     def _shape_of(self, head: bytes | bytearray, start: int) -> HeadShape | None:
         """The shape to read the head at `start` by, if one is known; its key is kept for

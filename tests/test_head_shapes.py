@@ -264,3 +264,30 @@ def test_a_stream_of_ever_new_heads_stops_looking_their_shapes_up(
     frames = FrameDecoder("1.2").feed(stream)
     assert len(frames) == count
     assert len(keyed) == _reader._WINDOW_HEADS + 100
+
+
+def test_a_run_of_one_shape_is_read_without_keys_until_another_comes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subscription's messages repeat one shape: after a few in a row, heads are tried with
+    it first and no key is computed; a head of another shape in between still decodes as it
+    does alone, and so does the run after it."""
+    keyed: list[int] = []
+    real = _reader._NAMES_OF
+
+    def counting(blank: bytes, head: bytes | bytearray) -> bytes:
+        keyed.append(1)
+        return real(blank, head)
+
+    monkeypatch.setattr(_reader, "_NAMES_OF", counting)
+    wire = frame_bytes(("/queue/a", "m-1", "s", "x\\\\cy", "a-1"), b"body", True)
+    odd = (
+        b"MESSAGE\ndestination:/queue/a\nmessage-id:m-2\nsubscription:s\ncontent-length:3\n\nodd\0"
+    )
+    decoder = FrameDecoder("1.2")
+    frames = decoder.feed(wire * 100)
+    assert len(keyed) <= _reader._RUN + 2  # learning, then the run
+    frames += decoder.feed(odd + wire * 3)
+    assert len(frames) == 104
+    assert same(frames[100], alone(odd, "1.2"))
+    assert all(same(frame, alone(wire, "1.2")) for frame in frames[:100] + frames[101:])

@@ -59,6 +59,8 @@ class Subscription:
 
         Raises TimeoutError ("no message within 0.5 s") when none comes in time.
         """
+        if self._queue.items:
+            return await anext(self)  # there already: no wait, so no timer to set and cancel
         limit = self.client.timeout if timeout is None else timeout
         scope = asyncio.timeout(limit)
         try:
