@@ -18,7 +18,7 @@ FORBIDDEN = {
 # The TLS set-up the asyncio and blocking clients share builds an `ssl` context, and the
 # OpenTelemetry instruments read a clock for durations: not core.
 DRIVER_HELPERS = {"tls.py", "telemetry.py"}
-BROKER_SERVERS = {"server.py", "websocket.py"}
+BROKER_SERVERS = {"server.py", "websocket.py", "running.py"}
 CORE_MODULES = sorted(
     [
         *PACKAGE.glob("_*.py"),

@@ -8,6 +8,8 @@ seconds: it runs in `make unit`.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -395,3 +397,17 @@ def test_a_client_that_gives_up_reports_connection_lost(stomp_broker: RunningBro
         await client.close()
 
     run(scenario())
+
+
+@pytest.mark.slow
+def test_the_plugin_imports_no_broker_until_a_test_asks_for_one() -> None:
+    """pytest loads the plugin in every run of a project with stompmodels installed."""
+    code = (
+        "import sys, stompmodels.testing as plugin\n"
+        "assert 'stompmodels.broker.server' not in sys.modules\n"
+        "assert plugin.RunningBroker.__module__ == 'stompmodels.broker.running'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr

@@ -185,7 +185,10 @@ class BrokerServer:
             wait = cap if deadline is None else min(cap, max(0.0, deadline - now))
             await asyncio.sleep(wait)
             if not self._faults.silent:
-                self._apply(broker.tick(self._loop.time()))
+                try:
+                    self._apply(broker.tick(self._loop.time()))
+                except Exception:  # a bug must not stop every heart-beat for good
+                    logger.exception("the broker's timer failed")
 
 
 class _TcpLink(asyncio.Protocol):
