@@ -255,7 +255,9 @@ def parse_head(
     command = lines[0]
     if command not in COMMANDS_BY_VERSION[version]:
         shown = command if len(command) <= 32 else command[:32] + "..."
-        raise ProtocolError(f"unknown STOMP {version} command {shown!r}", offset=0)
+        raise ProtocolError(
+            f"unknown STOMP {version} command {shown!r}", offset=0, receipt=_receipt_of(lines)
+        )
     if version != "1.0":
         # Fast path; repeated names, bad lines and escaped names fall through to the loop.
         headers: dict[str, str] = {}
@@ -333,6 +335,12 @@ def head_shape(command: str, headers: dict[str, str], version: Version) -> HeadS
     return HeadShape(command, names, version)
 
 
+def _receipt_of(lines: list[str]) -> str | None:
+    """The `receipt` header among the lines of a head refused as a whole, as written (for the
+    ERROR a server sends: STOMP 1.2 "ERROR" asks it to name the frame's receipt)."""
+    return next((line[8:] for line in lines[1:] if line.startswith("receipt:")), None)
+
+
 def _header_loop(command: str, lines: list[str], version: Version, escaped: bool) -> dict[str, str]:
     headers: dict[str, str] = {}
     for number, line in enumerate(lines[1:], start=1):
@@ -342,7 +350,11 @@ def _header_loop(command: str, lines: list[str], version: Version, escaped: bool
         if not colon or not name:
             where = sum(len(x) + 1 for x in lines[:number])  # exact for LF-only heads
             problem = "has no ':'" if not colon else "has an empty header name"
-            raise ProtocolError(f"{command} header line {number} {problem}", offset=where)
+            raise ProtocolError(
+                f"{command} header line {number} {problem}",
+                offset=where,
+                receipt=_receipt_of(lines),
+            )
         if escaped and "\\" in line:
             name = _unescape(name, version, command, name, number)
             value = _unescape(value, version, command, name)

@@ -465,13 +465,16 @@ def test_a_malformed_frame_is_an_error_and_later_bytes_are_ignored(
     assert world.held(Q) == [b"before"]
 
 
-# Frames the decoder refuses after reading their headers: the ERROR names their receipt.
+# Frames the decoder refuses: the ERROR names their receipt.
 MALFORMED_WITH_RECEIPT: Final = [
     ("bad ack mode", b"SUBSCRIBE\ndestination:/queue/a\nid:1\nack:never\nreceipt:bad\n\n\0"),
     ("ACK in the 1.1 form", b"ACK\nmessage-id:m\nsubscription:s\nreceipt:bad\n\n\0"),
     ("no destination", b"SEND\nreceipt:bad\n\nx\0"),
     ("empty transaction", b"BEGIN\ntransaction:\nreceipt:bad\n\n\0"),
     ("empty destination", b"SEND\ndestination:\nreceipt:bad\n\nx\0"),
+    # ... and before: the receipt is found among the lines of a head refused as a whole.
+    ("unknown command", b"FOO\nreceipt:bad\n\n\0"),
+    ("header line without a colon", b"SEND\ndestination:/queue/a\nreceipt:bad\nno colon\n\nx\0"),
 ]
 
 

@@ -100,8 +100,7 @@ class Target:
     for a receipt (ActiveMQ). RabbitMQ's ERROR never has one."""
     unreadable_receipt_id: bool = True
     """ERROR carries the receipt-id even for a frame whose head could not be read (an
-    unknown command, a header line without ``:``): ActiveMQ. The embedded broker names the
-    receipt only of frames whose headers it read."""
+    unknown command, a header line without ``:``): ActiveMQ, and the embedded broker."""
     bad_header_line: Literal["error", "close", "ignored"] = "error"
     """A header line without ``:``: ERROR then close; close with no ERROR (RabbitMQ); or the
     line is skipped and the frame accepted (ActiveMQ)."""
@@ -166,10 +165,9 @@ EMBEDDED_USERS: Final = {"guest": "guest"}
 
 # The embedded broker follows RabbitMQ where the two differ, except: subscribing to a temp queue
 # (ActiveMQ's; a SEND to one whose connection is gone is dropped, as RabbitMQ does), ERROR
-# frames (receipt-id as ActiveMQ, for frames whose headers could be read; every protocol error
-# closes, as the spec says), prefetch (both headers), login (users are configured, so no
-# anonymous login), a transactional SEND's RECEIPT (at once) and a second BEGIN (ERROR), both
-# as ActiveMQ.
+# frames (receipt-id as ActiveMQ; every protocol error closes, as the spec says), prefetch
+# (both headers), login (users are configured, so no anonymous login), a transactional SEND's
+# RECEIPT (at once) and a second BEGIN (ERROR), both as ActiveMQ.
 EMBEDDED_TARGET: Final = Target(
     name="embedded",
     host="127.0.0.1",
@@ -190,7 +188,6 @@ EMBEDDED_TARGET: Final = Target(
     send_to_closed_temp_queue="receipt",
     error_closes=ALL_ERRORS,
     error_receipt_id=True,
-    unreadable_receipt_id=False,
     bad_header_line="error",
     transactional_send_receipt="at-once",
     duplicate_begin_is_error=True,
