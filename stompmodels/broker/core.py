@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from stompmodels._client.options import PREFETCH_HEADERS
 from stompmodels._errors import ProtocolError
 from stompmodels._frames import (
     Abort,
@@ -41,7 +42,6 @@ from stompmodels.broker.destinations import (
 )
 from stompmodels.broker.views import ConnectionInfo, HeldMessage, SubscriptionInfo
 
-_PREFETCH_HEADERS: Final = ("prefetch-count", "activemq.prefetchSize")
 _PREFETCH_DIGITS: Final = 9
 _FIRST_LINE_MAX: Final = 64  # bytes before CONNECT's command line must have ended
 _NO_WRITES: Final[Mapping[int, bytes]] = {}
@@ -547,7 +547,7 @@ def _unknown(destination: str) -> str:
 
 
 def _prefetch(frame: Subscribe) -> int | None:
-    for name in _PREFETCH_HEADERS:
+    for name in PREFETCH_HEADERS:
         text = frame.headers.get(name)
         if text is None:
             continue

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import Final
 
 from stompmodels._codec import frame_bytes
 from stompmodels._headers import HeartBeat
 from stompmodels._spec import Version
+from stompmodels._version import package_version
 from stompmodels.broker.destinations import Delivery
 
-
-def _package_version() -> str:
-    try:
-        return importlib.metadata.version("stompmodels")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree
-        return "0"
-
-
-SERVER: Final = f"stompmodels/{_package_version()}"
+SERVER: Final = f"stompmodels/{package_version() or '0'}"
 """CONNECTED's `server` header."""
 
 MESSAGE_OWN: Final = frozenset(

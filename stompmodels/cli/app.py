@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.metadata
 import logging
 import os
 import ssl
@@ -37,6 +36,7 @@ from stompmodels._client.url import BrokerURL, parse_urls
 from stompmodels._errors import LocalProtocolError, ProtocolError
 from stompmodels._headers import AckMode
 from stompmodels._spec import VERSIONS, Version
+from stompmodels._version import package_version as installed_version
 
 from .broker import BrokerOptions, run_broker
 from .commands import (
@@ -123,10 +123,7 @@ def _versions(text: str) -> tuple[Version, ...]:
 
 def package_version() -> str:
     """The installed version of the package (from its metadata)."""
-    try:
-        return importlib.metadata.version(PROG)
-    except importlib.metadata.PackageNotFoundError:
-        return "(version unknown: not installed)"
+    return installed_version() or "(version unknown: not installed)"
 
 
 def _add_url(parser: argparse.ArgumentParser) -> None:
